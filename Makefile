@@ -1,0 +1,39 @@
+# ClickMe: `make run` serves the game on a fresh machine; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PORT ?= 8000
+export PYTHONUNBUFFERED := 1
+
+.PHONY: run test venv deps dev-deps services lint bench clean
+
+$(VENV)/.installed: requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) is missing (ClickMe needs Python 3.11)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(PIP) install --quiet -r requirements-dev.txt
+	@touch $@
+
+deps: $(VENV)/.installed
+dev-deps: $(VENV)/.dev-installed
+
+run: deps
+	@PORT=$(PORT) PY=$(PY) bash scripts/run.sh
+
+test: dev-deps
+	@bash scripts/test.sh
+
+lint: dev-deps
+	$(VENV)/bin/ruff check .
+
+bench: dev-deps
+	$(PY) bench/partner_latency.py
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,49 @@
+"""GET /healthz: is the database reachable, is the broker reachable, how many workers answer."""
+
+import logging
+
+from django.db import connection
+from django.http import JsonResponse
+
+from .celery import app
+
+log = logging.getLogger(__name__)
+
+
+def _database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def _broker():
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+
+
+def _workers():
+    return len(app.control.ping(timeout=1.0) or [])
+
+
+def healthz(request):
+    body, healthy = {}, True
+    for part, probe in (("db", _database), ("broker", _broker)):
+        try:
+            probe()
+            body[part] = "ok"
+        except Exception as error:  # any failure of the part is reported, never raised
+            log.warning("healthz: %s failed: %s", part, error)
+            body[part] = f"error: {error}"
+            healthy = False
+    try:
+        body["workers"] = _workers() if body["broker"] == "ok" else 0
+    except Exception as error:
+        log.warning("healthz: worker ping failed: %s", error)
+        body["workers"] = 0
+    if body["workers"] == 0:
+        healthy = False
+    if not healthy:
+        failing = [part for part in ("db", "broker") if body[part] != "ok"] or ["workers"]
+        body["detail"] = f"unhealthy: {', '.join(failing)}"
+        body["code"] = "unhealthy"
+    return JsonResponse(body, status=200 if healthy else 503)

@@ -1,0 +1,1 @@
+"""Settings split as cookiecutter-django does it: base (environment-driven), test, production."""

@@ -1,0 +1,14 @@
+"""Test settings: the real PostgreSQL and Redis on 127.0.0.1 (override with DATABASE_URL / REDIS_URL)."""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clickme")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+
+from .base import *  # noqa: E402,F403
+from .base import CLICKME  # noqa: E402
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+CLICKME = {**CLICKME, "IP_HASH_SALT": "test-salt"}

@@ -1,0 +1,200 @@
+"""The players' JSON API (API.md "Players"): thin views that parse, call a service and serialise."""
+
+from django.middleware.csrf import CsrfViewMiddleware
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clickme_site.errors import ServiceError
+
+from . import selectors, services
+from .models import Round
+
+
+class _CsrfCheck(CsrfViewMiddleware):
+    def _reject(self, request, reason):
+        return reason
+
+
+class PlayerSessionAuthentication(BaseAuthentication):
+    """Players are anonymous, so DRF's SessionAuthentication would skip CSRF; this enforces it."""
+
+    def authenticate(self, request):
+        check = _CsrfCheck(lambda req: None)
+        check.process_request(request)
+        reason = check.process_view(request, None, (), {})
+        if reason:
+            raise exceptions.PermissionDenied(f"CSRF failed: {reason}")
+        return None
+
+
+class PlayerView(APIView):
+    authentication_classes = [PlayerSessionAuthentication]
+    permission_classes = [AllowAny]
+
+    def player(self):
+        return services.player_for_session(self.request.session, self.request.META.get("REMOTE_ADDR", ""))
+
+
+class MeSerializer(serializers.Serializer):
+    player_id = serializers.UUIDField()
+    nickname = serializers.CharField()
+    total_score = serializers.IntegerField()
+    rounds_played = serializers.IntegerField()
+    rounds_won = serializers.IntegerField()
+    consented = serializers.BooleanField()
+
+
+def _me(player):
+    return {
+        "player_id": str(player.public_id),
+        "nickname": player.nickname,
+        **selectors.player_totals(player),
+        "consented": player.consented_at is not None,
+    }
+
+
+class MeView(PlayerView):
+    @extend_schema(responses=MeSerializer, summary="The current player")
+    def get(self, request):
+        return Response(_me(self.player()))
+
+    @extend_schema(
+        request=inline_serializer(
+            "MeUpdate", {"nickname": serializers.CharField(), "consented": serializers.BooleanField()}
+        ),
+        responses=MeSerializer,
+        summary="Set the nickname (and record consent)",
+    )
+    def patch(self, request):
+        if not isinstance(request.data, dict) or not ({"nickname", "consented"} & set(request.data)):
+            raise ServiceError("nickname: this field is required", "invalid_nickname")
+        player = services.player_update(self.player(), request.data)
+        return Response(_me(player))
+
+
+class RoundStartSerializer(serializers.Serializer):
+    screen = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=100000), min_length=2, max_length=2, required=False
+    )
+
+
+class RoundSerializer(serializers.Serializer):
+    round_id = serializers.IntegerField()
+    image_id = serializers.IntegerField()
+    image_url = serializers.CharField()
+    image_size = serializers.ListField(child=serializers.IntegerField())
+    category = inline_serializer("RoundCategory", {"id": serializers.IntegerField(), "name": serializers.CharField()})
+    time_limit_ms = serializers.IntegerField()
+    bubble_size_px = serializers.IntegerField()
+    max_clicks = serializers.IntegerField()
+    started_at = serializers.DateTimeField()
+
+
+class RoundsView(PlayerView):
+    @extend_schema(request=RoundStartSerializer, responses={201: RoundSerializer}, summary="Start a round")
+    def post(self, request):
+        body = RoundStartSerializer(data=request.data if isinstance(request.data, dict) else None)
+        body.is_valid(raise_exception=True)
+        screen = body.validated_data.get("screen") or (None, None)
+        round_ = services.round_start(
+            self.player(),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            screen_width=screen[0],
+            screen_height=screen[1],
+        )
+        image = round_.image
+        data = {
+            "round_id": round_.pk,
+            "image_id": image.pk,
+            "image_url": request.build_absolute_uri(image.file.url) if image.file else "",
+            "image_size": [image.width, image.height],
+            "category": {"id": image.category_id, "name": image.category.name},
+            "time_limit_ms": round_.time_limit_ms,
+            "bubble_size_px": services.game_setting("BUBBLE_SIZE_PX"),
+            "max_clicks": services.game_setting("MAX_CLICKS"),
+            "started_at": round_.started_at,
+        }
+        return Response(RoundSerializer(data).data, status=status.HTTP_201_CREATED)
+
+
+class GuessSerializer(serializers.Serializer):
+    category_id = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+    probability = serializers.FloatField()
+
+
+class ClicksAnswerSerializer(serializers.Serializer):
+    guesses = GuessSerializer(many=True)
+    recognized = serializers.BooleanField()
+    state = serializers.ChoiceField(choices=Round.State.choices)
+    score = serializers.IntegerField()
+
+
+class ClicksView(PlayerView):
+    @extend_schema(
+        request=inline_serializer(
+            "ClicksPost",
+            {"clicks": serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()))},
+        ),
+        responses=ClicksAnswerSerializer,
+        summary="Post the clicks made since the last post; the partner answers",
+    )
+    def post(self, request, round_id):
+        if not isinstance(request.data, dict) or "clicks" not in request.data:
+            raise ServiceError("clicks: this field is required", "invalid")
+        round_, guesses, recognized = services.clicks_record(self.player(), round_id, request.data["clicks"])
+        return Response({"guesses": guesses, "recognized": recognized, "state": round_.state, "score": round_.score})
+
+
+class FinishAnswerSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=Round.State.choices)
+    score = serializers.IntegerField()
+    total_score = serializers.IntegerField()
+
+
+class FinishView(PlayerView):
+    @extend_schema(request=None, responses=FinishAnswerSerializer, summary="End an open round (time out or give up)")
+    def post(self, request, round_id):
+        player = self.player()
+        round_ = services.round_finish(player, round_id)
+        totals = selectors.player_totals(player)
+        return Response({"state": round_.state, "score": round_.score, "total_score": totals["total_score"]})
+
+
+class LeaderboardQuery(serializers.Serializer):
+    period = serializers.ChoiceField(choices=list(selectors.LEADERBOARD_PERIODS), default="day")
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
+
+
+class LeaderboardSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    entries = inline_serializer(
+        "LeaderboardEntry",
+        {
+            "rank": serializers.IntegerField(),
+            "nickname": serializers.CharField(),
+            "score": serializers.IntegerField(),
+            "rounds_won": serializers.IntegerField(),
+        },
+        many=True,
+    )
+
+
+class LeaderboardView(PlayerView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("period", enum=list(selectors.LEADERBOARD_PERIODS)),
+            OpenApiParameter("limit", int),
+        ],
+        responses=LeaderboardSerializer,
+        summary="The leaderboard of a period",
+    )
+    def get(self, request):
+        query = LeaderboardQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        period, limit = query.validated_data["period"], query.validated_data["limit"]
+        return Response({"period": period, "entries": selectors.leaderboard(period, limit)})

@@ -1,0 +1,46 @@
+"""The rules a click post must satisfy (API.md "Players"), as a pure function over plain values."""
+
+import math
+
+
+class ClickRejected(ValueError):
+    def __init__(self, message, code="invalid_clicks"):
+        super().__init__(message)
+        self.code = code
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def validate_clicks(raw, *, width, height, time_limit_ms, last_t_ms, stored_count, max_clicks, max_per_post):
+    """Return the clicks as [[x, y, t_ms], ...] ints, or raise ClickRejected naming the first fault."""
+    if not isinstance(raw, list):
+        raise ClickRejected("clicks: expected a list of [x, y, t_ms]", "invalid")
+    if not raw:
+        raise ClickRejected("clicks: at least one click is needed", "invalid")
+    if len(raw) > max_per_post:
+        raise ClickRejected(f"clicks: at most {max_per_post} clicks per post", "too_many_clicks")
+    if stored_count + len(raw) > max_clicks:
+        raise ClickRejected(f"clicks: a round holds at most {max_clicks} clicks", "too_many_clicks")
+    clicks = []
+    previous_t = last_t_ms
+    for index, click in enumerate(raw):
+        where = f"clicks[{index}]"
+        if not isinstance(click, list) or len(click) != 3:
+            raise ClickRejected(f"{where}: expected [x, y, t_ms]", "invalid")
+        x, y, t_ms = click
+        for name, value in (("x", x), ("y", y), ("t_ms", t_ms)):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ClickRejected(f"{where}: {name} is not finite", "invalid_coordinate")
+            if not _is_int(value):
+                raise ClickRejected(f"{where}: {name} must be an integer", "invalid_coordinate")
+        if not (0 <= x < width and 0 <= y < height):
+            raise ClickRejected(f"{where}: ({x}, {y}) is outside the {width} x {height} image", "outside_image")
+        if t_ms < 0 or t_ms > time_limit_ms:
+            raise ClickRejected(f"{where}: t_ms {t_ms} is outside 0..{time_limit_ms}", "invalid_time")
+        if previous_t is not None and t_ms < previous_t:
+            raise ClickRejected(f"{where}: t_ms {t_ms} goes back before {previous_t}", "time_goes_backwards")
+        previous_t = t_ms
+        clicks.append([x, y, t_ms])
+    return clicks

@@ -1,0 +1,162 @@
+"""Importing images into the game: decode, convert to the served form, store file and row together."""
+
+import csv
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from PIL import Image as PILImage
+from PIL import ImageOps
+
+from .images import UnreadableImage, png_bytes, served_image, sha256_bytes
+from .models import Category, Image
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".jfif", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+WNID_RE = re.compile(r"^n\d{8}$")
+SPLITS = {choice.value for choice in Image.Split}
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    duplicates: int = 0
+    failed: list = field(default_factory=list)  # (source, reason)
+
+
+@dataclass(frozen=True)
+class ImportItem:
+    path: Path
+    category: str
+    split: str = "train"
+    wnid: str = ""
+    mask: Path | None = None
+
+
+def category_for(name, wnid=""):
+    """The category with this wnid (or name); created when new. A bare WordNet-id name is its own wnid."""
+    name = name.strip()
+    wnid = (wnid or "").strip() or (name if WNID_RE.match(name) else f"x-{name}")
+    category = Category.objects.filter(wnid=wnid).first() or Category.objects.filter(name=name).first()
+    if category is None:
+        category, _created = Category.objects.get_or_create(wnid=wnid, defaults={"name": name})
+    return category
+
+
+def _served_mask(path, size_px):
+    with PILImage.open(path) as mask:
+        mask = ImageOps.exif_transpose(mask).convert("L")
+        mask = ImageOps.fit(mask, (size_px, size_px), method=PILImage.Resampling.NEAREST)
+    return PILImage.fromarray((np.asarray(mask) >= 128).astype(np.uint8) * 255)
+
+
+def image_import(item, size_px=256):
+    """Import one file; returns the new Image, or None when an image with the same bytes exists.
+    Raises UnreadableImage (nothing stored) when the file or its mask cannot be decoded."""
+    try:
+        data = item.path.read_bytes()
+    except OSError as error:
+        raise UnreadableImage(str(error)) from error
+    digest = sha256_bytes(data)
+    if Image.objects.filter(sha256=digest).exists():
+        return None
+    served = served_image(data, size_px)
+    mask = None
+    if item.mask is not None:
+        try:
+            mask = _served_mask(item.mask, size_px)
+        except (OSError, ValueError) as error:
+            raise UnreadableImage(f"mask {item.mask}: {error}") from error
+    stored = []
+    try:
+        with transaction.atomic():
+            category = category_for(item.category, item.wnid)
+            image = Image(
+                sha256=digest,
+                source_name=str(item.path)[-500:],
+                width=served.width,
+                height=served.height,
+                category=category,
+                split=item.split,
+            )
+            image.file.save(f"{digest[:2]}/{digest}.png", ContentFile(png_bytes(served)), save=False)
+            stored.append(image.file.name)
+            if mask is not None:
+                image.mask.save(f"{digest[:2]}/{digest}.png", ContentFile(png_bytes(mask)), save=False)
+                stored.append(image.mask.name)
+            image.save()
+    except Exception:
+        for name in stored:  # never leave a file without its row
+            default_storage.delete(name)
+        raise
+    return image
+
+
+def items_from_folder(root, split="train"):
+    """ImageNet-style: root/<category>/<file>."""
+    root = Path(root)
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+                yield ImportItem(path=path, category=folder.name, split=split)
+
+
+def items_from_manifest(manifest):
+    """CSV rows `path,category[,split]` (an optional header may add `wnid` and `mask` columns);
+    paths relative to the manifest's folder. Yields ImportItem or (source, reason) for a bad row."""
+    manifest = Path(manifest)
+    with manifest.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        return
+    header = [cell.strip().lower() for cell in rows[0]]
+    if "path" in header and "category" in header:
+        columns, rows = header, rows[1:]
+    else:
+        columns = ["path", "category", "split"]
+    for number, row in enumerate(rows, start=2 if columns is header else 1):
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        record = dict(zip(columns, (cell.strip() for cell in row), strict=False))
+        source = f"{manifest}:{number}"
+        if not record.get("path") or not record.get("category"):
+            yield (source, "a row needs a path and a category")
+            continue
+        split = record.get("split") or "train"
+        if split not in SPLITS:
+            yield (source, f"split {split!r} is not one of {sorted(SPLITS)}")
+            continue
+        mask = manifest.parent / record["mask"] if record.get("mask") else None
+        yield ImportItem(
+            path=manifest.parent / record["path"],
+            category=record["category"],
+            split=split,
+            wnid=record.get("wnid", ""),
+            mask=mask,
+        )
+
+
+def images_import(path, split="train", size_px=256, on_progress=None):
+    """Import a folder or a CSV manifest; unreadable files are reported and skipped."""
+    path = Path(path)
+    items = items_from_manifest(path) if path.is_file() else items_from_folder(path, split)
+    report = ImportReport()
+    for item in items:
+        if isinstance(item, tuple):
+            report.failed.append(item)
+            continue
+        try:
+            image = image_import(item, size_px)
+        except UnreadableImage as error:
+            report.failed.append((str(item.path), str(error)))
+            continue
+        if image is None:
+            report.duplicates += 1
+        else:
+            report.imported += 1
+        if on_progress:
+            on_progress(report)
+    return report

@@ -1,0 +1,129 @@
+"""The game's records: categories, images, anonymous players, rounds with their clicks, partners."""
+
+import uuid
+
+from django.db import models
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    wnid = models.CharField("WordNet id", max_length=32, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self):
+        return self.name
+
+
+class Image(models.Model):
+    class Split(models.TextChoices):
+        TRAIN = "train"
+        VAL = "val"
+        TEST = "test"
+
+    file = models.ImageField(upload_to="images/")
+    sha256 = models.CharField(max_length=64, unique=True, help_text="sha256 of the source file's bytes")
+    source_name = models.CharField(max_length=500, blank=True, help_text="file name it was imported from")
+    width = models.PositiveIntegerField(help_text="width as served, px")
+    height = models.PositiveIntegerField(help_text="height as served, px")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="images")
+    split = models.CharField(max_length=5, choices=Split.choices, default=Split.TRAIN, db_index=True)
+    mask = models.ImageField(
+        upload_to="masks/", blank=True, help_text="ground-truth diagnostic mask (synthetic benchmark only)"
+    )
+    active = models.BooleanField(default=True)
+    retired = models.BooleanField(default=False, help_text="set after plays_per_image completed rounds")
+    completed_rounds = models.PositiveIntegerField(default=0, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["active", "retired", "completed_rounds"], name="image_assignable")]
+
+    def __str__(self):
+        return f"{self.category.name} #{self.pk}"
+
+
+class Player(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    nickname = models.CharField(max_length=32, blank=True)
+    ip_hash = models.CharField(max_length=64, blank=True, help_text="salted hash of the first IP seen")
+    consented_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.nickname or f"anonymous {str(self.public_id)[:8]}"
+
+    @property
+    def display_name(self):
+        return str(self)
+
+
+class Partner(models.Model):
+    """A network that plays with the players: an exported artifact or a torchvision classifier."""
+
+    name = models.CharField(max_length=200, unique=True)
+    architecture = models.CharField(
+        max_length=64, help_text='"exported" for a self-contained torch.export artifact, else a torchvision name'
+    )
+    weights_file = models.CharField(max_length=500, help_text="path of the artifact or weights file")
+    category_mapping = models.JSONField(
+        default=list, help_text="one entry per network output: [category id or null, label]"
+    )
+    input_size = models.PositiveIntegerField(default=224)
+    mean = models.JSONField(default=list)
+    std = models.JSONField(default=list)
+    metrics = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_active"], condition=models.Q(is_active=True), name="one_active_partner")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Round(models.Model):
+    class State(models.TextChoices):
+        OPEN = "open"
+        WON = "won"
+        EXPIRED = "expired"
+
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="rounds")
+    image = models.ForeignKey(Image, on_delete=models.PROTECT, related_name="rounds")
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="rounds", null=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN, db_index=True)
+    score = models.PositiveIntegerField(default=0)
+    clicks = models.JSONField(default=list, help_text="[[x, y, t_ms], ...] in served-image pixels")
+    n_clicks = models.PositiveIntegerField(default=0)
+    time_limit_ms = models.PositiveIntegerField()
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    recognized_at_ms = models.PositiveIntegerField(null=True, blank=True)
+    last_guesses = models.JSONField(default=list, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    screen_width = models.PositiveIntegerField(null=True, blank=True)
+    screen_height = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["player", "image"], name="one_round_per_player_image"),
+        ]
+        indexes = [models.Index(fields=["state", "finished_at"], name="round_finished")]
+
+    def __str__(self):
+        return f"round {self.pk} ({self.state})"
+
+    @property
+    def is_completed(self):
+        return self.state in (self.State.WON, self.State.EXPIRED)

@@ -1,0 +1,120 @@
+"""The partner network at play time: loads a partner artifact with torch and torchvision alone.
+
+Two kinds of partner are understood:
+- "exported": a self-contained `torch.export` program saved with `torch.export.save`, carrying its
+  category list and preprocessing in the extra file `clickme.json` (the training app writes these);
+- any torchvision classification architecture ("resnet50", ...) plus a state-dict file.
+No Django here: the game's services pass the partner's fields in and cache the runtime per process.
+"""
+
+import json
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torchvision
+
+ARTIFACT_META = "clickme.json"
+ARTIFACT_FORMAT = "clickme-partner/1"
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class PartnerLoadError(ValueError):
+    """The weights or artifact file cannot be used as a partner."""
+
+
+@dataclass(frozen=True)
+class PartnerSpec:
+    architecture: str
+    weights_path: str
+    n_outputs: int
+    input_size: int
+    mean: tuple
+    std: tuple
+
+
+def read_artifact_meta(path):
+    """The metadata of an exported artifact, or PartnerLoadError when it is not one."""
+    extra = {ARTIFACT_META: ""}
+    try:
+        program = torch.export.load(str(path), extra_files=extra)
+        meta = json.loads(extra[ARTIFACT_META] or "{}")
+    except Exception as error:  # torch raises many kinds for a foreign file
+        raise PartnerLoadError(f"{path} is not an exported ClickMe partner: {error}") from error
+    if meta.get("format") != ARTIFACT_FORMAT:
+        raise PartnerLoadError(f"{path} has no {ARTIFACT_FORMAT} metadata")
+    return program, meta
+
+
+def _state_dict_from(obj):
+    for key in ("state_dict", "model", "model_state_dict"):
+        if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
+            obj = obj[key]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise PartnerLoadError("the file holds no state dict of tensors")
+    return {k.removeprefix("module."): v for k, v in obj.items()}
+
+
+def load_torchvision_classifier(architecture, weights_path, n_outputs):
+    """A torchvision classifier with the given weights, or PartnerLoadError saying why not."""
+    if architecture not in torchvision.models.list_models(module=torchvision.models):
+        raise PartnerLoadError(f"unknown torchvision classification architecture {architecture!r}")
+    try:
+        obj = torch.load(str(weights_path), map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise PartnerLoadError(f"{weights_path} is not a torch weights file: {error}") from error
+    state = _state_dict_from(obj)
+    model = torchvision.models.get_model(architecture, weights=None, num_classes=n_outputs)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise PartnerLoadError(f"weights do not fit {architecture} with {n_outputs} outputs: {error}") from error
+    return model.eval()
+
+
+class PartnerRuntime:
+    """A loaded partner: turns (N, H, W, 3) float images in [0, 1] into class probabilities."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        if spec.architecture == "exported":
+            program, _meta = read_artifact_meta(spec.weights_path)
+            self.model = program.module()
+        else:
+            self.model = load_torchvision_classifier(spec.architecture, spec.weights_path, spec.n_outputs)
+        self.mean = torch.tensor(spec.mean, dtype=torch.float32).view(1, 3, 1, 1)
+        self.std = torch.tensor(spec.std, dtype=torch.float32).view(1, 3, 1, 1)
+        self.lock = threading.Lock()
+
+    @torch.inference_mode()
+    def predict(self, views):
+        batch = torch.from_numpy(np.ascontiguousarray(views, dtype=np.float32)).permute(0, 3, 1, 2)
+        if batch.shape[-1] != self.spec.input_size or batch.shape[-2] != self.spec.input_size:
+            size = (self.spec.input_size, self.spec.input_size)
+            batch = torch.nn.functional.interpolate(batch, size=size, mode="bilinear", antialias=True)
+        batch = (batch - self.mean) / self.std
+        with self.lock:  # exported programs are not guaranteed thread-safe
+            logits = self.model(batch)
+        return torch.softmax(logits.float(), dim=1).numpy()
+
+
+_cache = {}
+_cache_lock = threading.Lock()
+
+
+def runtime_for(key, spec):
+    """The process-wide runtime of a partner, loaded once per (key, spec)."""
+    with _cache_lock:
+        runtime = _cache.get(key)
+        if runtime is None or runtime.spec != spec:
+            runtime = PartnerRuntime(spec)
+            _cache.clear()  # one partner at a time per process: the promoted one
+            _cache[key] = runtime
+        return runtime
+
+
+def top_k(probabilities, k=5):
+    order = np.argsort(-probabilities, kind="stable")[:k]
+    return [(int(i), float(probabilities[i])) for i in order]

@@ -1,0 +1,71 @@
+"""Shared fixtures: media in a temporary folder, synthetic images, and real partner artifacts."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from django.core.files.base import ContentFile
+from PIL import Image as PILImage
+
+from game.synthetic_benchmark import scene
+from training.partner_export import partner_export
+
+from .factories import CategoryFactory, ImageFactory
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+
+
+def png_of(array):
+    buffer = io.BytesIO()
+    PILImage.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def synthetic_image(category, index, seed=0, **fields):
+    """An Image row holding a synthetic benchmark scene (and its mask) of `category`."""
+    rng = np.random.default_rng(seed * 1000 + index)
+    array, mask = scene(rng, index % 10)
+    image = ImageFactory.build(category=category, **fields)
+    image.file.save(f"{image.sha256}.png", ContentFile(png_of(array)), save=False)
+    image.mask.save(f"{image.sha256}.png", ContentFile(png_of(mask.astype(np.uint8) * 255)), save=False)
+    image.save()
+    return image
+
+
+class ConstantLogits(torch.nn.Module):
+    """A partner whose ranking never changes: output k scores `scores[k]` whatever it sees."""
+
+    def __init__(self, scores):
+        super().__init__()
+        self.register_buffer("scores", torch.tensor(scores, dtype=torch.float32))
+
+    def forward(self, x):
+        return self.scores.expand(x.shape[0], -1) + 0.0 * x.mean(dim=(1, 2, 3))[:, None]
+
+
+@pytest.fixture
+def categories(db):
+    return [CategoryFactory(name=f"category {k}", wnid=f"s{k:07d}") for k in range(7)]
+
+
+@pytest.fixture
+def ranked_partner(categories, tmp_path):
+    """A registered, active partner whose top 5 are always categories 0-4 (6 and 7 are never recognised)."""
+    from game.partner_registry import partner_register
+
+    scores = [7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0]
+    path = partner_export(
+        ConstantLogits(scores),
+        tmp_path / "ranked.pt2",
+        categories=[{"wnid": c.wnid, "name": c.name} for c in categories],
+        input_size=32,
+        mean=(0.5, 0.5, 0.5),
+        std=(0.25, 0.25, 0.25),
+        architecture="constant",
+    )
+    return partner_register(name="ranked", weights_path=path, activate=True)
