@@ -5,9 +5,13 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 
+PAGE_SETTINGS = ("TIME_LIMIT_MS", "BUBBLE_SIZE_PX", "MAX_CLICKS", "MAX_CLICKS_PER_POST", "IMAGE_SIZE_PX")
+
+
 @ensure_csrf_cookie
 def game_page(request):
-    return render(request, "frontend/game.html", {"clickme": settings.CLICKME})
+    # Only what the page needs: settings.CLICKME also holds the IP hash salt.
+    return render(request, "frontend/game.html", {"clickme": {k: settings.CLICKME[k] for k in PAGE_SETTINGS}})
 
 
 @ensure_csrf_cookie

@@ -104,11 +104,14 @@ _cache = {}
 _cache_lock = threading.Lock()
 
 
-def runtime_for(key, spec):
-    """The process-wide runtime of a partner, loaded once per (key, spec)."""
+def runtime_for(key, spec, torch_threads=None):
+    """The process-wide runtime of a partner, loaded once per (key, spec). `torch_threads` sets the
+    process's intra-op threads at first load (web processes use one each and scale by processes)."""
     with _cache_lock:
         runtime = _cache.get(key)
         if runtime is None or runtime.spec != spec:
+            if torch_threads:
+                torch.set_num_threads(torch_threads)
             runtime = PartnerRuntime(spec)
             _cache.clear()  # one partner at a time per process: the promoted one
             _cache[key] = runtime

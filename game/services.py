@@ -191,7 +191,7 @@ def partner_guesses(round_):
         mean=tuple(partner.mean),
         std=tuple(partner.std),
     )
-    runtime = partner_runtime.runtime_for(partner.pk, spec)
+    runtime = partner_runtime.runtime_for(partner.pk, spec, game_setting("TORCH_THREADS"))
     image = _image_array(round_.image_id, round_.image.file.name)
     view = partner_view(
         image,

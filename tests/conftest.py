@@ -69,3 +69,58 @@ def ranked_partner(categories, tmp_path):
         architecture="constant",
     )
     return partner_register(name="ranked", weights_path=path, activate=True)
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process():
+    """A real Celery worker process on the test broker (Redis), not eager mode."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import uuid
+    from pathlib import Path
+
+    from clickme_site.celery import app
+
+    hostname = f"pytest-{uuid.uuid4().hex[:8]}@localhost"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "clickme_site.settings.test"}
+    from django.db import connection
+
+    env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{connection.settings_dict['NAME']}"
+    celery = Path(sys.executable).with_name("celery")
+    process = subprocess.Popen(
+        [
+            str(celery),
+            "-A",
+            "clickme_site",
+            "worker",
+            "-Q",
+            "celery,maps,training",
+            "--pool",
+            "solo",
+            "--hostname",
+            hostname,
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if app.control.ping(destination=[hostname], timeout=0.5):
+            break
+        if process.poll() is not None:
+            raise RuntimeError("the Celery worker exited at start")
+    else:
+        process.terminate()
+        raise RuntimeError("the Celery worker did not answer within 60 s")
+    yield hostname
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()

@@ -10,5 +10,6 @@ from .base import CLICKME  # noqa: E402
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+WHITENOISE_USE_FINDERS = True  # tests serve static files without collectstatic
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 CLICKME = {**CLICKME, "IP_HASH_SALT": "test-salt"}

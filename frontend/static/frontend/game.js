@@ -614,6 +614,7 @@ async function startRound() {
   el.roundScore.textContent = "0";
   el.clickCount.textContent = "";
   document.body.dataset.roundScore = "0";
+  setTime(SETTINGS.timeLimitMs, SETTINGS.timeLimitMs);
 
   let data;
   try {
@@ -627,6 +628,8 @@ async function startRound() {
       current = null;
       picture.blank();
       el.category.textContent = "\u2014";
+      el.prompt.classList.remove("is-live");
+      setTime(SETTINGS.timeLimitMs, SETTINGS.timeLimitMs);
       showCanvasMessage("You have seen every image.", "Thank you for playing! Come back later for new ones.");
       setStatus("You have seen every image we have. Thank you for playing!", "success");
       el.next.textContent = "No images left";
