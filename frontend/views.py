@@ -4,7 +4,6 @@ from django.conf import settings
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-
 PAGE_SETTINGS = ("TIME_LIMIT_MS", "BUBBLE_SIZE_PX", "MAX_CLICKS", "MAX_CLICKS_PER_POST", "IMAGE_SIZE_PX")
 
 

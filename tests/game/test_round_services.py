@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from game import services
-from game.models import Image, Round
+from game.models import Image
 from game.signals import round_finished
 from game.tasks import rounds_expire_stale
 from tests.conftest import synthetic_image
