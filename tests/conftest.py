@@ -72,22 +72,28 @@ def ranked_partner(categories, tmp_path):
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process():
-    """A real Celery worker process on the test broker (Redis), not eager mode."""
+def celery_worker_process(tmp_path_factory, django_db_setup):
+    """A real Celery worker process on the test broker (Redis), not eager mode. Yields its hostname
+    and media root (tests that read files it writes point MEDIA_ROOT there)."""
     import os
     import subprocess
     import sys
     import time
+    import types
     import uuid
     from pathlib import Path
 
     from clickme_site.celery import app
 
     hostname = f"pytest-{uuid.uuid4().hex[:8]}@localhost"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "clickme_site.settings.test"}
+    media_root = tmp_path_factory.mktemp("worker-media")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "clickme_site.settings.test", "CLICKME_MEDIA_ROOT": str(media_root)}
     from django.db import connection
 
-    env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{connection.settings_dict['NAME']}"
+    db = connection.settings_dict  # the test database, created by django_db_setup
+    auth = f"{db['USER']}:{db['PASSWORD']}" if db["PASSWORD"] else db["USER"]
+    env["DATABASE_URL"] = f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    app.control.purge()  # messages left on the test broker by an earlier, interrupted run
     celery = Path(sys.executable).with_name("celery")
     process = subprocess.Popen(
         [
@@ -118,7 +124,7 @@ def celery_worker_process():
     else:
         process.terminate()
         raise RuntimeError("the Celery worker did not answer within 60 s")
-    yield hostname
+    yield types.SimpleNamespace(hostname=hostname, media_root=media_root)
     process.terminate()
     try:
         process.wait(timeout=20)

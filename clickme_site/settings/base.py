@@ -164,7 +164,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Every periodic job is defined here (django-celery-beat copies this into its tables at start).
 CELERY_BEAT_SCHEDULE = {
     "rounds-expire-stale": {"task": "game.tasks.rounds_expire_stale", "schedule": 60.0},
+    "maps-rebuild-stale": {"task": "annotations.tasks.maps_rebuild_stale", "schedule": 120.0},
 }
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
 
 # The game (SCIENCE.md section 1). Every number is a default that an environment variable changes.
 CLICKME = {

@@ -1,0 +1,279 @@
+"""The researchers' REST API (API.md "Researchers"): token auth, cursor pagination, filters, exports."""
+
+import json
+
+from django.conf import settings
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from PIL import Image as PILImage
+from rest_framework import exceptions, generics, serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import IsAdminUser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clickme_site.errors import NotFound, ServiceError
+from game.images import as_float_array
+from game.models import Round
+
+from . import selectors, services
+from .filters import ImageFilter, RoundFilter
+from .heatmap import heatmap_png
+from .models import ClickMap, Export
+from .tasks import maps_rebuild_all_task
+
+MAX_PAGE_SIZE = 1000
+
+
+class ResearchPagination(CursorPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
+    ordering = "id"
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            value = int(raw)
+        except ValueError:
+            raise exceptions.ValidationError({"page_size": "must be an integer"}) from None
+        if not 1 <= value <= MAX_PAGE_SIZE:
+            raise exceptions.ValidationError({"page_size": f"must be from 1 to {MAX_PAGE_SIZE}"})
+        return value
+
+
+def parse_id(raw, name="id"):
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise exceptions.ValidationError({name: "must be an integer"}) from None
+    if value < 1:
+        raise exceptions.ValidationError({name: "must be a positive integer"})
+    return value
+
+
+class CategorySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    wnid = serializers.CharField()
+    n_images = serializers.IntegerField()
+    n_maps = serializers.IntegerField()
+
+
+class ImageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    image_url = serializers.SerializerMethodField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    category = serializers.IntegerField(source="category_id")
+    split = serializers.CharField()
+    n_players = serializers.SerializerMethodField()
+    n_clicks = serializers.SerializerMethodField()
+    map_updated_at = serializers.SerializerMethodField()
+    split_half_rho = serializers.SerializerMethodField()
+
+    def _map(self, image):
+        try:
+            return image.clickmap
+        except ClickMap.DoesNotExist:
+            return None
+
+    def get_image_url(self, image) -> str:
+        return self.context["request"].build_absolute_uri(image.file.url)
+
+    def get_n_players(self, image) -> int:
+        clickmap = self._map(image)
+        return clickmap.n_players if clickmap else 0
+
+    def get_n_clicks(self, image) -> int:
+        clickmap = self._map(image)
+        return clickmap.n_clicks if clickmap else 0
+
+    def get_map_updated_at(self, image) -> str | None:
+        clickmap = self._map(image)
+        return serializers.DateTimeField().to_representation(clickmap.updated_at) if clickmap else None
+
+    def get_split_half_rho(self, image) -> float | None:
+        clickmap = self._map(image)
+        return clickmap.split_half_rho if clickmap else None
+
+
+class CategoryList(generics.ListAPIView):
+    serializer_class = CategorySerializer
+    pagination_class = ResearchPagination
+
+    def get_queryset(self):
+        return selectors.categories_with_counts()
+
+
+class ImageList(generics.ListAPIView):
+    serializer_class = ImageSerializer
+    pagination_class = ResearchPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ImageFilter
+
+    def get_queryset(self):
+        return selectors.images_with_maps().defer("clickmap__data")
+
+
+class ImageDetail(APIView):
+    @extend_schema(responses=ImageSerializer, parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)])
+    def get(self, request, pk):
+        image = selectors.images_with_maps().defer("clickmap__data").filter(pk=parse_id(pk)).first()
+        if image is None:
+            raise NotFound("no such image", "not_found")
+        return Response(ImageSerializer(image, context={"request": request}).data)
+
+
+def _map_of(pk):
+    image_id = parse_id(pk)
+    clickmap = ClickMap.objects.select_related("image").filter(image_id=image_id).first()
+    if clickmap is None:
+        if not selectors.images_with_maps().filter(pk=image_id).exists():
+            raise NotFound("no such image", "not_found")
+        raise NotFound("no completed round touched this image yet", "no_map")
+    return clickmap
+
+
+class MapNpy(APIView):
+    @extend_schema(
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
+        summary="The map as float32 .npy",
+    )
+    def get(self, request, pk):
+        clickmap = _map_of(pk)
+        data = services.npy_bytes(services.npy_array(clickmap.data), dtype="float32")
+        response = HttpResponse(data, content_type="application/octet-stream")
+        response["Content-Disposition"] = f'attachment; filename="clickme-map-{clickmap.image_id}.npy"'
+        return response
+
+
+class MapPng(APIView):
+    @extend_schema(
+        responses={(200, "image/png"): OpenApiTypes.BINARY},
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
+        summary="The map over the image",
+    )
+    def get(self, request, pk):
+        clickmap = _map_of(pk)
+        with clickmap.image.file.open("rb") as handle, PILImage.open(handle) as image:
+            rgb = as_float_array(image) * 255.0
+        return HttpResponse(
+            heatmap_png(rgb, services.npy_array(clickmap.data).astype("float64")), content_type="image/png"
+        )
+
+
+class ClicksStream(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("category", int),
+            OpenApiParameter("image", int),
+            OpenApiParameter("since", OpenApiTypes.DATETIME),
+        ],
+        responses={(200, "application/x-ndjson"): OpenApiTypes.STR},
+        summary="Raw rounds as JSON Lines",
+    )
+    def get(self, request):
+        filterset = RoundFilter(request.query_params, queryset=Round.objects.all())
+        if not filterset.is_valid():
+            raise exceptions.ValidationError(filterset.errors)
+        lines = (json.dumps(row, separators=(",", ":")) + "\n" for row in selectors.rounds_for_research(filterset.qs))
+        return StreamingHttpResponse(lines, content_type="application/x-ndjson")
+
+
+class StatsView(APIView):
+    @extend_schema(
+        responses=inline_serializer(
+            "Stats",
+            {
+                "n_images": serializers.IntegerField(),
+                "n_maps": serializers.IntegerField(),
+                "n_players": serializers.IntegerField(),
+                "n_rounds": serializers.IntegerField(),
+                "n_clicks": serializers.IntegerField(),
+                "split_half_rho": serializers.DictField(),
+            },
+        )
+    )
+    def get(self, request):
+        return Response(selectors.dataset_stats())
+
+
+class ExportSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    n_maps = serializers.IntegerField(allow_null=True)
+    size_bytes = serializers.IntegerField(allow_null=True)
+    sha256 = serializers.CharField()
+    download_url = serializers.SerializerMethodField()
+    error = serializers.CharField()
+    size = serializers.IntegerField()
+    filters = serializers.DictField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_download_url(self, export) -> str | None:
+        if export.status != Export.Status.DONE:
+            return None
+        return self.context["request"].build_absolute_uri(f"/api/v1/exports/{export.id}/download")
+
+
+def _export_of(request, pk):
+    export = Export.objects.filter(pk=pk).first()
+    if export is None or (export.requested_by_id != request.user.id and not request.user.is_staff):
+        raise NotFound("no such export", "not_found")
+    return export
+
+
+class ExportCreate(APIView):
+    @extend_schema(
+        request=inline_serializer(
+            "ExportRequest",
+            {
+                "format": serializers.ChoiceField(choices=["npz"]),
+                "filters": serializers.DictField(required=False),
+                "size": serializers.IntegerField(required=False),
+            },
+        ),
+        responses={
+            202: inline_serializer("ExportQueued", {"id": serializers.UUIDField(), "status": serializers.CharField()})
+        },
+    )
+    def post(self, request):
+        try:
+            export = services.export_request(request.user, request.data)
+        except ValueError as error:
+            raise ServiceError(str(error), "invalid") from error
+        return Response({"id": str(export.id), "status": export.status}, status=status.HTTP_202_ACCEPTED)
+
+
+class ExportDetail(APIView):
+    @extend_schema(responses=ExportSerializer)
+    def get(self, request, pk):
+        return Response(ExportSerializer(_export_of(request, pk), context={"request": request}).data)
+
+
+class ExportDownload(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request, pk):
+        export = _export_of(request, pk)
+        if export.status != Export.Status.DONE:
+            raise ServiceError(f"the export is {export.status}", "not_ready", status.HTTP_409_CONFLICT)
+        path = settings.MEDIA_ROOT / export.file
+        return FileResponse(
+            open(path, "rb"), as_attachment=True, filename=path.name, content_type="application/octet-stream"
+        )
+
+
+class MapsRebuild(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(request=None, responses={202: OpenApiResponse(description="queued")})
+    def post(self, request):
+        maps_rebuild_all_task.delay()
+        return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)

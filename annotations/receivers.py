@@ -1,0 +1,14 @@
+"""Connects the game's round_finished signal to the map rebuild (wired in AnnotationsConfig.ready)."""
+
+import logging
+
+log = logging.getLogger(__name__)
+
+
+def queue_map_rebuild(sender, round_id, image_id, **kwargs):
+    from .tasks import map_rebuild_task
+
+    try:
+        map_rebuild_task.apply_async(args=[image_id], retry=False)
+    except Exception as error:  # broker down: the periodic stale rebuild picks the round up later
+        log.warning("could not queue the map rebuild of image %s: %s", image_id, error)

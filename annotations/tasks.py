@@ -1,0 +1,25 @@
+"""Celery tasks of the annotations app (queue `maps`): thin, idempotent, by id."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="annotations.tasks.map_rebuild", acks_late=True)
+def map_rebuild_task(image_id):
+    services.map_rebuild(image_id)
+
+
+@shared_task(name="annotations.tasks.maps_rebuild_stale")
+def maps_rebuild_stale_task():
+    return services.maps_rebuild_stale()
+
+
+@shared_task(name="annotations.tasks.maps_rebuild_all")
+def maps_rebuild_all_task():
+    return services.maps_rebuild_all()
+
+
+@shared_task(name="annotations.tasks.export_build", acks_late=True)
+def export_build_task(export_id):
+    services.export_build(export_id)
