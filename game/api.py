@@ -1,6 +1,7 @@
 """The players' JSON API (API.md "Players"): thin views that parse, call a service and serialise."""
 
 from django.middleware.csrf import CsrfViewMiddleware
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import BaseAuthentication
@@ -198,3 +199,13 @@ class LeaderboardView(PlayerView):
         query.is_valid(raise_exception=True)
         period, limit = query.validated_data["period"], query.validated_data["limit"]
         return Response({"period": period, "entries": selectors.leaderboard(period, limit)})
+
+
+class PlayerSessionScheme(OpenApiAuthenticationExtension):
+    """Documents the players' session cookie (with CSRF) in the OpenAPI schema."""
+
+    target_class = PlayerSessionAuthentication
+    name = "playerSession"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}

@@ -1,0 +1,348 @@
+"""The game and leaderboard pages in real headless Chromium, against the live server and the real partner.
+
+The `ranked_partner` always answers categories 0-4 (in that order), so an image of category 0-4 is
+recognised on the first post of clicks and an image of category 5 or 6 never is. Which image a round
+gets is steered through `Image.completed_rounds` (fewest first).
+"""
+
+import time
+
+import numpy as np
+import pytest
+from django.utils import timezone
+from PIL import Image as PILImage
+from playwright.sync_api import expect
+
+from game.models import Category, Player, Round
+from tests.conftest import ConstantLogits, synthetic_image
+from tests.factories import PlayerFactory, RoundFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+MARKUP = "<img src=x onerror=alert(1)>"  # fits the 32 characters of a nickname
+NICKNAME_RULE = "nickname: letters, digits, spaces, '.', '_' and '-' only"
+# Three horizontal strokes across the middle of a 256 px image, in image pixels.
+STROKES = [[(x, y) for x in range(50, 211, 16)] for y in (70, 128, 186)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def wait_round_state(page, state, timeout=10_000):
+    page.wait_for_function("s => document.body.dataset.roundState === s", arg=state, timeout=timeout)
+
+
+def open_game(page):
+    """Load the game, agree to the research terms and wait until a round can be started."""
+    page.goto("/")
+    expect(page.locator("#consent")).to_be_visible()
+    page.locator("#consent-accept").click()
+    expect(page.locator("#consent")).to_be_hidden()
+    expect(page.locator("#next-round")).to_be_enabled()
+    wait_round_state(page, "none")
+
+
+def start_round(page):
+    page.locator("#next-round").click()
+    wait_round_state(page, "open")
+    return Round.objects.get(pk=int(page.evaluate("document.body.dataset.roundId")))
+
+
+def set_nickname(page, nickname):
+    page.locator("#nickname-input").fill(nickname)
+    page.locator("#nickname-save").click()
+    page.wait_for_function("document.getElementById('nickname-message').dataset.kind")
+    return page.locator("#nickname-message")
+
+
+def paint(page, strokes, image_size, step_ms=40):
+    """Press the mouse button and drag along each stroke (image pixels), as a player does."""
+    canvas = page.locator("#game-canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    width, height = image_size
+
+    def viewport(point):
+        x, y = point
+        return box["x"] + x * box["width"] / width, box["y"] + y * box["height"] / height
+
+    for stroke in strokes:
+        page.mouse.move(*viewport(stroke[0]))
+        page.mouse.down()
+        for point in stroke[1:]:
+            page.wait_for_timeout(step_ms)
+            page.mouse.move(*viewport(point))
+        page.wait_for_timeout(step_ms)
+        page.mouse.up()
+
+
+def guesses_shown(page):
+    return page.locator("#guesses li.guess").evaluate_all(
+        "items => items.map(li => [li.dataset.categoryId, li.dataset.correct, li.dataset.rank,"
+        " li.querySelector('.guess-name').textContent])"
+    )
+
+
+def leaderboard_rows(page):
+    return page.locator("#leaderboard-table tbody tr").evaluate_all(
+        "rows => rows.map(tr => [tr.dataset.rank, ...Array.from(tr.cells, td => td.textContent)])"
+    )
+
+
+def show_leaderboard_tab(page, tab):
+    page.locator(f"#tab-{tab}").click()
+    page.wait_for_function("p => document.body.dataset.period === p && !('loading' in document.body.dataset)", arg=tab)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tests
+
+
+def test_a_player_paints_loses_one_round_wins_the_next_and_reaches_the_leaderboard(
+    page, categories, ranked_partner, settings
+):
+    settings.CLICKME = {**settings.CLICKME, "TIME_LIMIT_MS": 4000}
+    unrecognised = synthetic_image(categories[5], 0, completed_rounds=0)
+    recognised = synthetic_image(categories[2], 1, completed_rounds=3)
+
+    open_game(page)
+    message = set_nickname(page, "Browser Bob")
+    expect(message).to_have_attribute("data-kind", "success")
+    assert Player.objects.get().nickname == "Browser Bob"
+
+    # Round 1: the image the partner never recognises (fewest completed rounds).
+    first = start_round(page)
+    assert first.image_id == unrecognised.pk
+    expect(page.locator("#category-name")).to_have_text("category 5")
+    expect(page.locator("#guesses li")).to_have_count(0)
+    started = time.monotonic()
+    paint(page, STROKES, (unrecognised.width, unrecognised.height))
+    assert time.monotonic() - started < 3.5, "painting took too long for a 4 s round"
+    expect(page.locator("#guesses li")).to_have_count(5)
+    assert [g[1] for g in guesses_shown(page)] == ["false"] * 5
+
+    # Nobody recognises it: the clock runs out, everything painted was posted before the finish.
+    wait_round_state(page, "expired", timeout=8_000)
+    first.refresh_from_db()
+    assert first.state == Round.State.EXPIRED and first.score == 0
+    painted = int(page.locator("#game-canvas").get_attribute("data-clicks"))
+    assert painted >= 15
+    assert first.n_clicks == len(first.clicks) == painted
+    xs = [x for x, _y, _t in first.clicks]
+    ys = [y for _x, y, _t in first.clicks]
+    ts = [t for _x, _y, t in first.clicks]
+    assert all(isinstance(v, int) for click in first.clicks for v in click)
+    assert 0 <= min(xs) and max(xs) < unrecognised.width and 0 <= min(ys) and max(ys) < unrecognised.height
+    # The bubbles are where the mouse went (canvas pixels map to image pixels), on all three strokes.
+    assert 50 - 2 <= min(xs) and max(xs) <= 210 + 2
+    assert all(any(abs(y - stroke_y) <= 2 for y in ys) for stroke_y in (70, 128, 186))
+    assert all(min(abs(y - stroke_y) for stroke_y in (70, 128, 186)) <= 2 for y in ys)
+    assert ts == sorted(ts) and 0 <= ts[0] and ts[-1] <= first.time_limit_ms
+    expect(page.locator("#round-score")).to_have_text("0")
+    expect(page.locator("#result")).to_contain_text("Time's up")
+
+    # Round 2: the recognised image; the first post wins it.
+    expect(page.locator("#next-round")).to_be_enabled()
+    second = start_round(page)
+    assert second.image_id == recognised.pk
+    expect(page.locator("#category-name")).to_have_text("category 2")
+    paint(page, STROKES[:1], (recognised.width, recognised.height))
+    wait_round_state(page, "won")
+    second.refresh_from_db()
+    assert second.state == Round.State.WON and 0 < second.score <= 100
+    assert second.n_clicks >= 1 and second.recognized_at_ms is not None
+    expect(page.locator("#round-score")).to_have_text(str(second.score))
+    assert page.evaluate("document.body.dataset.roundScore") == str(second.score)
+    expect(page.locator("#total-score")).to_have_text(str(second.score))
+    expect(page.locator("#rounds-played")).to_have_text("2")
+    expect(page.locator("#rounds-won")).to_have_text("1")
+    correct = [g for g in guesses_shown(page) if g[1] == "true"]
+    assert correct == [[str(categories[2].pk), "true", "3", "category 2"]]
+    expect(page.locator("#result")).to_contain_text(f"Recognised! +{second.score}")
+
+    # The leaderboard: today and all time list Browser Bob first, with the server's score.
+    page.locator("#leaderboard-link").click()
+    page.wait_for_url("**/leaderboard/**")
+    expect(page.locator("#leaderboard-table tbody tr")).to_have_count(1)
+    assert leaderboard_rows(page) == [["1", "1", "Browser Bob", str(second.score), "1"]]
+    show_leaderboard_tab(page, "all")
+    assert leaderboard_rows(page) == [["1", "1", "Browser Bob", str(second.score), "1"]]
+    assert "period=all" in page.url
+
+
+def test_the_partners_guesses_appear_only_once_painted_clicks_are_posted(page, categories, ranked_partner):
+    image = synthetic_image(categories[6], 2)
+    posts = []
+    page.on("request", lambda request: posts.append(request.url) if request.url.endswith("/clicks/") else None)
+
+    open_game(page)
+    round_ = start_round(page)
+    assert round_.image_id == image.pk
+    page.wait_for_timeout(700)  # longer than the page's post interval: nothing painted, nothing posted
+    expect(page.locator("#guesses li")).to_have_count(0)
+    expect(page.locator("#guesses-empty")).to_be_visible()
+    assert posts == [] and Round.objects.get(pk=round_.pk).n_clicks == 0
+
+    paint(page, [STROKES[1][:4]], (image.width, image.height))
+    expect(page.locator("#guesses li")).to_have_count(5)
+    expect(page.locator("#guesses-empty")).to_be_hidden()
+    assert page.evaluate("document.body.dataset.roundState") == "open"  # live, while the round goes on
+    assert posts, "the guesses came without a post of clicks"
+    shown = guesses_shown(page)
+    assert shown == [[str(categories[k].pk), "false", str(k + 1), f"category {k}"] for k in range(5)]
+    round_.refresh_from_db()
+    assert round_.state == Round.State.OPEN and round_.n_clicks >= 1
+    assert [g["category_id"] for g in round_.last_guesses] == [categories[k].pk for k in range(5)]
+
+
+def test_a_round_left_alone_expires_in_the_page_and_in_the_database(page, categories, ranked_partner, settings):
+    settings.CLICKME = {**settings.CLICKME, "TIME_LIMIT_MS": 1500}
+    synthetic_image(categories[5], 3)
+    posts = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+
+    open_game(page)
+    round_ = start_round(page)
+    assert round_.time_limit_ms == 1500
+    opened = time.monotonic()
+    wait_round_state(page, "expired", timeout=6_000)
+    assert time.monotonic() - opened >= 1.3  # it ended because the time ran out, not at once
+
+    round_.refresh_from_db()
+    assert round_.state == Round.State.EXPIRED and round_.score == 0 and round_.n_clicks == 0
+    assert round_.finished_at is not None
+    assert (round_.finished_at - round_.started_at).total_seconds() >= 1.4
+    assert not any(url.endswith("/clicks/") for url in posts)
+    assert any(url.endswith(f"/rounds/{round_.pk}/finish/") for url in posts)
+    expect(page.locator("#time-bar")).to_have_attribute("data-remaining-ms", "0")
+    expect(page.locator("#round-score")).to_have_text("0")
+    expect(page.locator("#result")).to_contain_text("Time's up")
+    expect(page.locator("#rounds-played")).to_have_text("1")
+    expect(page.locator("#next-round")).to_be_enabled()
+
+
+def test_markup_in_nicknames_is_refused_and_never_runs(page):
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    open_game(page)
+    player = Player.objects.get()
+
+    for nickname in ("Bob & Alice", MARKUP):
+        message = set_nickname(page, nickname)
+        expect(message).to_have_attribute("data-kind", "error")
+        expect(message).to_have_text(NICKNAME_RULE)
+        expect(page.locator("#status")).to_have_text(NICKNAME_RULE)
+        player.refresh_from_db()
+        assert player.nickname == ""
+    assert page.locator("#nickname-message *, #status *").count() == 0
+
+    message = set_nickname(page, "Bob-Alice_2.0")
+    expect(message).to_have_attribute("data-kind", "success")
+    expect(message).to_contain_text("Bob-Alice_2.0")
+    player.refresh_from_db()
+    assert player.nickname == "Bob-Alice_2.0"
+
+    # A nickname stored before the rules existed (or by an admin) is shown as text, never as markup.
+    legacy = PlayerFactory(nickname=MARKUP)
+    RoundFactory(player=legacy, image__active=False, state=Round.State.WON, score=40, finished_at=timezone.now())
+    page.goto("/leaderboard/")
+    expect(page.locator("#leaderboard-table tbody tr")).to_have_count(1)
+    expect(page.locator("#leaderboard-table tbody td.nick")).to_have_text(MARKUP)
+    assert page.locator("#leaderboard-table img").count() == 0
+    page.wait_for_timeout(300)  # an injected <img src=x> would have failed to load and fired by now
+    assert dialogs == []
+
+
+@pytest.fixture
+def named_partner(db, tmp_path):
+    """Like `ranked_partner`, with the synthetic benchmark's category names (for the README's pictures)."""
+    from game.partner_registry import partner_register
+    from game.synthetic_benchmark import CATEGORIES
+    from training.partner_export import partner_export
+
+    categories = [Category.objects.create(name=name, wnid=wnid) for name, wnid, _rgb in CATEGORIES]
+    scores = [3.0, 2.6, 2.1, 1.7, 1.4, 0.5, 0.4, 0.3, 0.2, 0.1]
+    path = partner_export(
+        ConstantLogits(scores),
+        tmp_path / "named.pt2",
+        categories=[{"wnid": c.wnid, "name": c.name} for c in categories],
+        input_size=32,
+        mean=(0.5, 0.5, 0.5),
+        std=(0.25, 0.25, 0.25),
+        architecture="constant",
+    )
+    partner_register(name="named", weights_path=path, activate=True)
+    return categories
+
+
+def test_screenshots_of_a_round_in_play_and_of_the_leaderboard(page, named_partner, screenshot_dir):
+    image = synthetic_image(named_partner[5], 5)  # "yellow bars": never in this partner's top 5
+    for nickname, score, won in [
+        ("Pixel Pat", 312, 4),
+        ("night.owl", 268, 3),
+        ("Quokka_42", 187, 3),
+        ("mariposa", 95, 1),
+        ("Browser Bob", 71, 1),
+    ]:
+        player = PlayerFactory(nickname=nickname)
+        for k in range(won):
+            RoundFactory(
+                player=player,
+                image__active=False,
+                state=Round.State.WON,
+                score=score // won + (score % won if k == 0 else 0),
+                finished_at=timezone.now(),
+            )
+
+    open_game(page)
+    start_round(page)
+    # Paint back and forth over the diagnostic part (the image's ground-truth mask), as a player would.
+    mask_ys, mask_xs = np.nonzero(np.asarray(PILImage.open(image.mask.path)))
+    left, right = max(int(mask_xs.min()) - 10, 0), min(int(mask_xs.max()) + 10, image.width - 1)
+    top, bottom = max(int(mask_ys.min()) - 10, 0), min(int(mask_ys.max()) + 10, image.height - 1)
+    rows = [[(x, y) for x in range(left, right + 1, 7)] for y in range(top, bottom + 1, 9)]
+    strokes = [row if k % 2 == 0 else row[::-1] for k, row in enumerate(rows)]
+    paint(page, strokes, (image.width, image.height), step_ms=45)
+    expect(page.locator("#guesses li")).to_have_count(5)
+    page.wait_for_function("document.getElementById('partner-thinking').hidden")
+    assert page.evaluate("document.body.dataset.roundState") == "open"
+
+    # What is painted is revealed at full brightness; the rest stays dimmed.
+    round_ = Round.objects.get(image=image)
+    round_.refresh_from_db()
+    original = np.asarray(PILImage.open(image.file.path).convert("RGB"), dtype=float)
+    x, y = max(((x, y) for x, y, _t in round_.clicks), key=lambda p: original[p[1], p[0]].sum())
+    pixels = page.evaluate(
+        """([x, y]) => {
+            const ctx = document.getElementById('game-canvas').getContext('2d');
+            return [Array.from(ctx.getImageData(x, y, 1, 1).data), Array.from(ctx.getImageData(5, 5, 1, 1).data)];
+        }""",
+        [x, y],
+    )
+    revealed, dimmed = np.array(pixels[0][:3], float), np.array(pixels[1][:3], float)
+    veil = np.array([8, 10, 18], float)  # the page's dimming: rgba(8, 10, 18, 0.66) over the image
+
+    def dim(rgb):
+        return rgb * 0.34 + veil * 0.66
+
+    assert np.abs(revealed - original[y, x]).max() <= 3
+    assert np.abs(dim(original[y, x]) - original[y, x]).max() > 30  # so the check above tells them apart
+    assert np.abs(dimmed - dim(original[5, 5])).max() <= 3
+
+    game_png = screenshot_dir / "screenshot-game.png"
+    page.screenshot(path=str(game_png))
+    page.goto("/leaderboard/")
+    expect(page.locator("#leaderboard-table tbody tr")).to_have_count(5)
+    assert [row[2] for row in leaderboard_rows(page)] == [
+        "Pixel Pat",
+        "night.owl",
+        "Quokka_42",
+        "mariposa",
+        "Browser Bob",
+    ]
+    board_png = screenshot_dir / "screenshot-leaderboard.png"
+    page.screenshot(path=str(board_png))
+    for path in (game_png, board_png):
+        with PILImage.open(path) as shot:
+            assert shot.size == (1200, 800)
