@@ -1,0 +1,32 @@
+"""The ClickMe loss (SCIENCE.md section 4): cross-entropy plus lambda times the attention-map distance. Pure torch."""
+
+import torch
+from torch.nn import functional as F
+
+EPS = 1e-8
+
+
+def _unit(x):
+    flat = x.flatten(1)
+    return flat / flat.norm(dim=1, keepdim=True).clamp_min(EPS)
+
+
+def attention_distance(attention_map, clickme_maps, has_map):
+    """d_l = || n(a_l) - n(c_l) ||_2^2 averaged over the images that have a map; `attention_map` is
+    (N, H_l, W_l), `clickme_maps` (N, H, W), resized bilinearly to H_l x W_l. 0 when none has a map."""
+    if not bool(has_map.any()):
+        return attention_map.sum() * 0.0
+    size = attention_map.shape[-2:]
+    c = F.interpolate(clickme_maps[has_map][:, None].float(), size=size, mode="bilinear", align_corners=False)[:, 0]
+    a = attention_map[has_map].float()
+    return (_unit(a) - _unit(c)).pow(2).sum(dim=1).mean()
+
+
+def clickme_loss(logits, targets, attention_maps, clickme_maps, has_map, lambda_clickme):
+    """Loss = CE + lambda * mean over GALA layers of d_l. Returns (loss, cross-entropy, attention term)."""
+    cross_entropy = F.cross_entropy(logits.float(), targets)
+    if not attention_maps:
+        attention = cross_entropy * 0.0
+    else:
+        attention = torch.stack([attention_distance(a, clickme_maps, has_map) for a in attention_maps]).mean()
+    return cross_entropy + lambda_clickme * attention, cross_entropy, attention
