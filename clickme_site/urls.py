@@ -17,6 +17,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/game/", include("game.urls")),
     path("api/v1/", include("annotations.urls")),
+    path("api/v1/", include("training.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     re_path(r"^media/(?P<path>.*)$", media),

@@ -7,6 +7,7 @@ filesystem broker (a real worker process still runs the tasks).
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("CLICKME_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -165,6 +166,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "rounds-expire-stale": {"task": "game.tasks.rounds_expire_stale", "schedule": 60.0},
     "maps-rebuild-stale": {"task": "annotations.tasks.maps_rebuild_stale", "schedule": 120.0},
+    "training-retrain-if-due": {
+        "task": "training.tasks.retrain_if_due",
+        "schedule": crontab(minute=0, hour=env.int("CLICKME_RETRAIN_HOUR_UTC", default=3)),
+    },
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 
@@ -183,6 +188,14 @@ CLICKME = {
     "IP_HASH_SALT": env.str("CLICKME_IP_HASH_SALT", default=SECRET_KEY),
     "NICKNAME_BLOCKLIST": env.list("CLICKME_NICKNAME_BLOCKLIST", default=["admin", "staff", "moderator"]),
     "TORCH_THREADS": env.int("CLICKME_TORCH_THREADS", default=1),
+}
+
+# Training and scheduled retraining (SCIENCE.md sections 4 and 5).
+CLICKME_TRAINING = {
+    "RETRAIN_MIN_NEW_MAPS": env.int("CLICKME_RETRAIN_MIN_NEW_MAPS", default=200),
+    "MIN_TOP1_FIRST_PROMOTION": env.float("CLICKME_MIN_TOP1_FIRST_PROMOTION", default=0.5),
+    "DEFAULT_CONFIG": {"arch": "gala_resnet_tiny", "lambda_clickme": 3.0, "epochs": 30, "batch_size": 32,
+                       "image_size": 96, "seed": 0, "optimizer": "adamw", "lr": 0.002, "weight_decay": 0.0005},
 }
 
 LOGGING = {

@@ -1,0 +1,124 @@
+"""A training run's configuration: every key, its type and its allowed values, checked strictly."""
+
+from dataclasses import asdict, dataclass, field, fields
+
+from .nets.resnets import STAGES, architectures
+
+
+class ConfigError(ValueError):
+    def __init__(self, key, message):
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+@dataclass
+class TrainConfig:
+    arch: str = "gala_resnet_tiny"
+    lambda_clickme: float = 1.0
+    epochs: int = 30
+    batch_size: int = 32
+    image_size: int = 96
+    seed: int = 0
+    optimizer: str = "sgd"
+    lr: float | None = None  # None: 0.1 x batch / 256 for SGD (SCIENCE.md section 4), 1e-3 for AdamW
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    warmup_epochs: int = 2
+    schedule: str = "cosine"
+    stages: list = field(default_factory=lambda: ["layer3"])
+    reduction: int = 4
+    squash: str = "sigmoid"
+    local_5x5: bool = False
+    label_smoothing: float = 0.0
+    max_saliency_images: int = 200
+    num_workers: int = 0
+
+    def to_dict(self):
+        return asdict(self)
+
+    @property
+    def effective_lr(self):
+        if self.lr is not None:
+            return self.lr
+        return 0.1 * self.batch_size / 256 if self.optimizer == "sgd" else 1e-3
+
+
+_RANGES = {
+    "epochs": (1, 10_000),
+    "batch_size": (1, 4096),
+    "image_size": (32, 1024),
+    "seed": (0, 2**31 - 1),
+    "lambda_clickme": (0.0, 1e4),
+    "lr": (1e-8, 10.0),
+    "momentum": (0.0, 0.999),
+    "weight_decay": (0.0, 1.0),
+    "warmup_epochs": (0, 1000),
+    "reduction": (1, 64),
+    "label_smoothing": (0.0, 0.5),
+    "max_saliency_images": (0, 100_000),
+    "num_workers": (0, 64),
+}
+_CHOICES = {"optimizer": ("sgd", "adamw"), "schedule": ("cosine", "step"), "squash": ("sigmoid", "tanh")}
+
+
+def _check_type(key, value, kind):
+    if kind is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        raise ConfigError(key, f"expected {kind.__name__}, got {type(value).__name__}")
+
+
+def config_from_dict(raw, n_train_images=None):
+    """A TrainConfig from a JSON object; ConfigError naming the first bad key."""
+    if not isinstance(raw, dict):
+        raise ConfigError("config", "expected an object")
+    known = {f.name: f for f in fields(TrainConfig)}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(key, "unknown key")
+    for required in ("arch", "lambda_clickme", "epochs", "batch_size", "image_size", "seed"):
+        if required not in raw:
+            raise ConfigError(required, "this key is required")
+    types = {
+        "arch": str,
+        "lambda_clickme": float,
+        "epochs": int,
+        "batch_size": int,
+        "image_size": int,
+        "seed": int,
+        "optimizer": str,
+        "lr": float,
+        "momentum": float,
+        "weight_decay": float,
+        "warmup_epochs": int,
+        "schedule": str,
+        "stages": list,
+        "reduction": int,
+        "squash": str,
+        "local_5x5": bool,
+        "label_smoothing": float,
+        "max_saliency_images": int,
+        "num_workers": int,
+    }
+    for key, value in raw.items():
+        if key == "lr" and value is None:
+            continue
+        _check_type(key, value, types[key])
+        if key in _RANGES:
+            low, high = _RANGES[key]
+            if not low <= value <= high:
+                raise ConfigError(key, f"must be from {low} to {high}")
+        if key in _CHOICES and value not in _CHOICES[key]:
+            raise ConfigError(key, f"must be one of {', '.join(_CHOICES[key])}")
+    if raw["arch"] not in architectures():
+        raise ConfigError("arch", f"unknown architecture {raw['arch']!r}; known: {', '.join(architectures())}")
+    stages = raw.get("stages", ["layer3"])
+    if not stages or any(s not in STAGES for s in stages):
+        raise ConfigError("stages", f"a non-empty list of {', '.join(STAGES)}")
+    if n_train_images is not None and raw["batch_size"] > n_train_images:
+        raise ConfigError("batch_size", f"{raw['batch_size']} is more than the {n_train_images} training images")
+    return TrainConfig(**{k: (float(v) if types[k] is float and v is not None else v) for k, v in raw.items()})
