@@ -1,7 +1,7 @@
 """Admin for training jobs and models (curves shown; promote as an action)."""
 
-from django.conf import settings
 from django.contrib import admin, messages
+from django.core.files.storage import default_storage
 from django.utils.html import format_html
 
 from . import services
@@ -11,7 +11,7 @@ from .models import ModelVersion, TrainingJob
 def _curves(path):
     if not path:
         return ""
-    return format_html('<img src="/{}{}" width="720" alt="training curves">', settings.MEDIA_URL, path)
+    return format_html('<img src="{}" width="720" alt="training curves">', default_storage.url(path))
 
 
 @admin.register(TrainingJob)

@@ -1,6 +1,6 @@
 """Training jobs and the model registry over the research API (API.md "training" and "models" rows)."""
 
-from django.conf import settings
+from django.core.files.storage import default_storage
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import IsAdminUser
@@ -60,7 +60,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
     def get_curves_url(self, version) -> str | None:
         if not version.curves:
             return None
-        return self.context["request"].build_absolute_uri(f"/{settings.MEDIA_URL}{version.curves}")
+        return self.context["request"].build_absolute_uri(default_storage.url(version.curves))
 
 
 class Jobs(generics.ListAPIView):

@@ -1,0 +1,383 @@
+#!/usr/bin/env python
+"""Training-step cost of GALA-ResNet-50 with the ClickMe loss against plain ResNet-50.
+
+    .venv/bin/python bench/train_step.py                  # CPU, batch 32, 224 px (a few minutes on 2 cores)
+    .venv/bin/python bench/train_step.py --batch 8        # a quick CPU look (about a minute)
+    .venv/bin/python bench/train_step.py --cuda           # GPU: bfloat16 autocast, channels_last, images/s
+    .venv/bin/python bench/train_step.py --json out.json  # every number, for comparing runs
+
+The goal (the issue's): one training step of `gala_resnet50` trained with the ClickMe loss costs at
+most 1.15 x one step of plain `resnet50` (gala/plain step-time ratio <= 1.15, which is the same as
+plain/gala images per second), on CPU (fp32) and with `--cuda` (bfloat16, channels_last). It is a
+script, not a test; it prints PASS or MISS and always exits 0 when it ran.
+
+What one step is, for both nets (the same code, only the net differs):
+
+    logits, maps = net(images)                                       # "forward"
+    loss, ce, att = clickme_loss(logits, targets, maps, clickme, has_map, lambda)   # "loss"
+    loss.backward()                                                  # "backward"
+    optimizer.step(); optimizer.zero_grad(set_to_none=True)          # "optimizer"
+
+- Nets: `training.nets.resnets.build_net(arch, 1000, stages=("layer3",))`, an ImageNet-sized head,
+  in train mode (BatchNorm batch statistics). `gala_resnet50` has GALA gating the input of each of
+  layer3's 6 bottlenecks (SCIENCE.md section 3) and returns their 6 attention maps; `resnet50`
+  returns none. `--gated`, `--base`, `--stages`, `--local-5x5` choose others (e.g. `--gated
+  se_resnet50`).
+- Loss: `training.losses.clickme_loss` for both, lambda 1.0 (`--lambda`). The GALA net gets a random
+  224 x 224 ClickMe map for every image (has_map all True), so the attention term's full cost
+  (6 bilinear resizes, normalisations, distances) is paid; plain ResNet-50 has no maps, so the same
+  call is plain cross-entropy (attention term 0).
+- Optimizer: SGD, Nesterov momentum 0.9, lr 0.1 x batch / 256, weight decay 1e-4 on weights with
+  more than one dimension (not on norms, biases or GALA's gains), as SCIENCE.md section 4.
+- Data: one fixed batch of random images (N(0, 1)), random labels in [0, 1000) and random maps in
+  [0, 1), already on the device; no data loading is timed.
+- Timing: warm-up steps for both nets first (`--warmup`, default 1 on CPU, 5 with --cuda: oneDNN /
+  cuDNN set-up and cudnn.benchmark's autotuning), then `--steps` measured steps each (default 3 on
+  CPU, 20 with --cuda), interleaved in rounds whose order alternates (plain, gala, gala, plain, ...)
+  so that drift from other load on a shared machine falls on both nets alike. A step's time is the
+  wall clock around the whole step (with torch.cuda.synchronize before and after on GPU). The table
+  reports the median (and min) step time, images/s = batch / median, and the median time of each
+  phase: on CPU from perf_counter marks between phases, on GPU from CUDA events recorded between
+  phases (GPU time, no extra synchronisation inside the step), so the phases show where GALA's
+  extra time goes (the net's forward, the ClickMe loss, backward, or the optimizer over GALA's extra
+  parameters). With --cuda it also prints each net's step memory ("step GiB"): the peak GPU memory
+  allocated during the step above what was allocated before it (activations, gradients,
+  temporaries; both nets' weights and momenta stay resident and are not counted).
+- `--cuda` without a visible GPU exits with status 2 and a message. `--precision` and
+  `--channels-last` override the defaults of either mode (fp32 / NCHW on CPU; bf16 / channels_last
+  with --cuda), e.g. to look at bf16 on CPU. `--threads N` sets torch's intra-op threads (CPU).
+
+Honesty notes: on a shared machine (this one has 2 cores and other people's jobs) single CPU steps
+vary by 10-30 %; the interleaving cancels slow drift but not a burst that hits one step, so the
+median of few steps is still noisy: re-run, or raise --steps, before reading a ratio near 1.15.
+The wall time of the first warm-up step includes one-off allocation and is never counted.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from training.losses import clickme_loss  # noqa: E402
+from training.nets.resnets import STAGES, build_net  # noqa: E402
+
+GOAL_RATIO = 1.15
+NUM_CLASSES = 1000
+PHASES = ("forward", "loss", "backward", "optimizer")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--size", type=int, default=224, help="image side in pixels")
+    parser.add_argument("--steps", type=int, default=None, help="measured steps per net (3 on CPU, 20 with --cuda)")
+    parser.add_argument("--warmup", type=int, default=None, help="warm-up steps per net (1 on CPU, 5 with --cuda)")
+    parser.add_argument("--cuda", action="store_true", help="run on the GPU in bfloat16 and channels_last")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default=None, help="fp32 on CPU, bf16 with --cuda")
+    parser.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="channels_last model and input (default: on with --cuda, off on CPU)",
+    )
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--base", default="resnet50", help="the reference net (default resnet50)")
+    parser.add_argument("--gated", default="gala_resnet50", help="the attention net (default gala_resnet50)")
+    parser.add_argument("--stages", default="layer3", help="comma-separated stages the gated net gates")
+    parser.add_argument("--local-5x5", action="store_true", help="GALA's v2 extra 5x5 conv in the local path")
+    parser.add_argument("--lambda", dest="lambda_clickme", type=float, default=1.0, help="ClickMe loss weight")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", metavar="OUT", help="write every number to this file")
+    args = parser.parse_args(argv)
+    args.steps = args.steps if args.steps is not None else (20 if args.cuda else 3)
+    args.warmup = args.warmup if args.warmup is not None else (5 if args.cuda else 1)
+    args.precision = args.precision or ("bf16" if args.cuda else "fp32")
+    if args.channels_last is None:
+        args.channels_last = args.cuda
+    args.stages = tuple(s.strip() for s in args.stages.split(",") if s.strip())
+    if args.batch < 1 or args.size < 32 or args.steps < 1 or args.warmup < 0:
+        parser.error("need --batch >= 1, --size >= 32, --steps >= 1, --warmup >= 0")
+    unknown = set(args.stages) - set(STAGES)
+    if unknown:
+        parser.error(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
+    return args
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+class PhaseClock:
+    """Marks between the phases of one step: perf_counter on CPU, CUDA events (GPU time) on GPU."""
+
+    def __init__(self, cuda):
+        self.cuda = cuda
+        self.marks = []
+
+    def mark(self):
+        if self.cuda:
+            event = torch.cuda.Event(enable_timing=True)
+            event.record()
+            self.marks.append(event)
+        else:
+            self.marks.append(time.perf_counter())
+
+    def durations(self):
+        """Seconds between consecutive marks; call after the step has been synchronised."""
+        if self.cuda:
+            return [a.elapsed_time(b) / 1000.0 for a, b in zip(self.marks, self.marks[1:], strict=False)]
+        return [b - a for a, b in zip(self.marks, self.marks[1:], strict=False)]
+
+
+class Runner:
+    """One net, its optimizer and its fixed batch; `step()` runs and times one training step."""
+
+    def __init__(self, arch, args, device, data, use_maps):
+        kwargs = {"stages": args.stages, "local_5x5": args.local_5x5} if arch.startswith(("gala_", "se_")) else {}
+        self.arch = arch
+        self.net = build_net(arch, NUM_CLASSES, **kwargs).to(device)
+        if args.channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+        self.net.train()
+        decay = [p for p in self.net.parameters() if p.ndim > 1]
+        no_decay = [p for p in self.net.parameters() if p.ndim <= 1]
+        self.optimizer = torch.optim.SGD(
+            [{"params": decay, "weight_decay": 1e-4}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=0.1 * args.batch / 256,
+            momentum=0.9,
+            nesterov=True,
+        )
+        self.params = sum(p.numel() for p in self.net.parameters())
+        self.images, self.targets, clickme, has_map = data
+        self.clickme = clickme
+        self.has_map = has_map if use_maps else torch.zeros_like(has_map)
+        self.lambda_clickme = args.lambda_clickme
+        self.device = device
+        self.cuda = device.type == "cuda"
+        self.autocast_dtype = torch.bfloat16 if args.precision == "bf16" else None
+        self.step_times, self.phase_times, self.peak_mem = [], {p: [] for p in PHASES}, []
+        self.n_maps = None
+        self.last = {}
+
+    def _autocast(self):
+        if self.autocast_dtype is None:
+            return torch.autocast(device_type=self.device.type, enabled=False)
+        return torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype)
+
+    def step(self, record):
+        clock = PhaseClock(self.cuda)
+        if self.cuda:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            resident = torch.cuda.memory_allocated()  # both nets' weights, momenta and the batch
+        start = time.perf_counter()
+        clock.mark()
+        with self._autocast():
+            logits, maps = self.net(self.images)
+            clock.mark()
+            loss, ce, att = clickme_loss(logits, self.targets, maps, self.clickme, self.has_map, self.lambda_clickme)
+        clock.mark()
+        loss.backward()
+        clock.mark()
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        clock.mark()
+        if self.cuda:
+            torch.cuda.synchronize()
+        elapsed = time.perf_counter() - start
+        self.n_maps = len(maps)
+        self.last = {"loss": loss.item(), "cross_entropy": ce.item(), "attention": att.item()}
+        if record:
+            self.step_times.append(elapsed)
+            for phase, seconds in zip(PHASES, clock.durations(), strict=True):
+                self.phase_times[phase].append(seconds)
+            if self.cuda:
+                self.peak_mem.append(torch.cuda.max_memory_allocated() - resident)
+        return elapsed
+
+    def summary(self, batch):
+        median = statistics.median(self.step_times)
+        return {
+            "arch": self.arch,
+            "params": self.params,
+            "attention_maps": self.n_maps,
+            "step_s": self.step_times,
+            "step_median_s": median,
+            "step_min_s": min(self.step_times),
+            "images_per_s": batch / median,
+            "phase_s": self.phase_times,
+            "phase_median_s": {p: statistics.median(v) for p, v in self.phase_times.items()},
+            "step_peak_memory_bytes": max(self.peak_mem) if self.peak_mem else None,
+            "last_losses": self.last,
+        }
+
+
+def make_data(args, device):
+    generator = torch.Generator().manual_seed(args.seed)
+    images = torch.randn(args.batch, 3, args.size, args.size, generator=generator)
+    targets = torch.randint(0, NUM_CLASSES, (args.batch,), generator=generator)
+    clickme = torch.rand(args.batch, args.size, args.size, generator=generator)
+    has_map = torch.ones(args.batch, dtype=torch.bool)
+    images = images.to(device)
+    if args.channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
+    return images, targets.to(device), clickme.to(device), has_map.to(device)
+
+
+def fmt_s(seconds, cuda):
+    return f"{seconds * 1000:.1f} ms" if cuda else f"{seconds:.2f} s"
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.cuda:
+        if not torch.cuda.is_available():
+            print(
+                "bench/train_step.py --cuda: no CUDA GPU is visible to torch "
+                f"(torch {torch.__version__}, built for CUDA {torch.version.cuda}); "
+                "run it on a machine with a GPU, or without --cuda for the CPU benchmark.",
+                file=sys.stderr,
+            )
+            return 2
+        device = torch.device("cuda")
+        torch.backends.cudnn.benchmark = True
+        device_name = torch.cuda.get_device_name(device)
+    else:
+        device = torch.device("cpu")
+        device_name = cpu_name()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.precision == "bf16" and not args.cuda:
+        print("note: bf16 autocast on CPU is for trying the GPU path's code, not the issue's CPU goal")
+
+    torch.manual_seed(args.seed)
+    data = make_data(args, device)
+    base = Runner(args.base, args, device, data, use_maps=False)
+    gated = Runner(args.gated, args, device, data, use_maps=True)
+    runners = (base, gated)
+
+    print(f"bench/train_step.py: one SGD training step, {args.gated} + ClickMe loss against {args.base}")
+    print(
+        f"torch {torch.__version__} | device {device.type}: {device_name} | "
+        f"threads {torch.get_num_threads()} (cpu cores {os.cpu_count()})"
+        + (f" | CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}" if args.cuda else "")
+    )
+    print(
+        f"batch {args.batch}, {args.size} px, {NUM_CLASSES} classes, {args.precision}, "
+        f"{'channels_last' if args.channels_last else 'NCHW'}, lambda {args.lambda_clickme}, "
+        f"gated stages {','.join(args.stages)}{' (local 5x5)' if args.local_5x5 else ''}; "
+        f"{args.warmup} warm-up + {args.steps} measured steps each, interleaved"
+    )
+    sys.stdout.flush()
+
+    wall_start = time.perf_counter()
+    for i in range(args.warmup):
+        for runner in runners:
+            seconds = runner.step(record=False)
+            print(f"  warm-up {i + 1}/{args.warmup} {runner.arch}: {fmt_s(seconds, args.cuda)}", flush=True)
+    for i in range(args.steps):
+        order = runners if i % 2 == 0 else runners[::-1]
+        for runner in order:
+            seconds = runner.step(record=True)
+            if not args.cuda or args.steps <= 10:
+                print(f"  step {i + 1}/{args.steps} {runner.arch}: {fmt_s(seconds, args.cuda)}", flush=True)
+    wall = time.perf_counter() - wall_start
+
+    sb, sg = base.summary(args.batch), gated.summary(args.batch)
+    ratio = sg["step_median_s"] / sb["step_median_s"]
+    verdict = "PASS" if ratio <= GOAL_RATIO else "MISS"
+    unit = "ms" if args.cuda else "s"
+    scale = 1000.0 if args.cuda else 1.0
+    digits = 1 if args.cuda else 2
+
+    def cell(seconds):
+        return f"{seconds * scale:.{digits}f}"
+
+    header = (
+        f"{'net':<16} {'params':>8} {'maps':>4} | {'median ' + unit:>10} {'min ' + unit:>8} {'images/s':>9} | "
+        + " ".join(f"{p + ' ' + unit:>12}" for p in PHASES)
+        + (f" | {'step GiB':>8}" if args.cuda else "")
+    )
+    print()
+    print(header)
+    print("-" * len(header))
+    for s in (sb, sg):
+        print(
+            f"{s['arch']:<16} {s['params'] / 1e6:>7.2f}M {s['attention_maps']:>4} | "
+            f"{cell(s['step_median_s']):>10} {cell(s['step_min_s']):>8} {s['images_per_s']:>9.1f} | "
+            + " ".join(f"{cell(s['phase_median_s'][p]):>12}" for p in PHASES)
+            + (f" | {s['step_peak_memory_bytes'] / 2**30:>8.2f}" if args.cuda else "")
+        )
+    # A phase's ratio is shown only where the plain net spends at least 1 % of its step there (the
+    # plain net's loss is a bare cross-entropy: microseconds); the deltas line below has them all.
+    phase_ratio = {
+        p: (sg["phase_median_s"][p] / sb["phase_median_s"][p])
+        if sb["phase_median_s"][p] >= 0.01 * sb["step_median_s"]
+        else None
+        for p in PHASES
+    }
+    extra = sg["step_median_s"] - sb["step_median_s"]
+    print("-" * len(header))
+    print(
+        f"{'gala/plain':<16} {sg['params'] / sb['params']:>8.3f} {'':>4} | {ratio:>10.3f} "
+        f"{sg['step_min_s'] / sb['step_min_s']:>8.3f} {sb['images_per_s'] / sg['images_per_s']:>9.3f} | "
+        + " ".join(f"{phase_ratio[p]:>12.3f}" if phase_ratio[p] else f"{'-':>12}" for p in PHASES)
+    )
+    print()
+    what = "images/s plain/gala" if args.cuda else "step time gala/plain"
+    print(f"goal: {what} <= {GOAL_RATIO:.2f} ({device.type}, {args.precision}): {ratio:.3f} -> {verdict}")
+    deltas = ", ".join(
+        f"{p} {(sg['phase_median_s'][p] - sb['phase_median_s'][p]) * scale:+.{digits}f} {unit}" for p in PHASES
+    )
+    print(f"extra time per step {extra * scale:+.{digits}f} {unit} (medians); by phase: {deltas}")
+    if args.cuda:
+        print("(phases are GPU time between CUDA events; the step time is wall clock between synchronisations)")
+    print(
+        f"last losses: {args.gated} ce {sg['last_losses']['cross_entropy']:.3f} + "
+        f"{args.lambda_clickme} x attention {sg['last_losses']['attention']:.4f}; "
+        f"{args.base} ce {sb['last_losses']['cross_entropy']:.3f}"
+    )
+    print(f"wall time {wall:.1f} s")
+
+    if args.json:
+        result = {
+            "benchmark": "train_step",
+            "torch": torch.__version__,
+            "device": device.type,
+            "device_name": device_name,
+            "threads": torch.get_num_threads(),
+            "cpu_count": os.cpu_count(),
+            "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(args).items() if k != "json"},
+            "base": sb,
+            "gated": sg,
+            "ratio_step_time": ratio,
+            "ratio_step_min": sg["step_min_s"] / sb["step_min_s"],
+            "phase_ratio": phase_ratio,
+            "goal_ratio": GOAL_RATIO,
+            "verdict": verdict,
+            "wall_s": wall,
+        }
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
