@@ -1,17 +1,20 @@
 """ClickMe maps from clicks, and their split-half reliability (SCIENCE.md section 2). numpy/scipy only.
 
 Everything is vectorised: clicks are counted with one bincount, the two disc blurs are FFT
-convolutions, area downsampling is two small matrix products, Spearman's rho is Pearson on ranks.
+convolutions with the kernel's spectrum computed once, area downsampling is two small matrix products, Spearman's rho is Pearson on ranks.
 """
 
+from functools import lru_cache
+
 import numpy as np
-from scipy import signal, stats
+from scipy import fft, stats
 
 DISC_DIAMETER_PX = 21
 RELIABILITY_SIZE_PX = 64
 N_SPLITS = 10
 MIN_PLAYERS_FOR_RHO = 4
 RECIPE = "clickme2-disc21x2-max"
+ROUND_OFF_FLOOR = 1e-6
 
 
 def disc_kernel(diameter=DISC_DIAMETER_PX):
@@ -37,21 +40,32 @@ def count_map(clicks, height, width):
     return np.bincount(flat, minlength=height * width).astype(np.float64).reshape(height, width)
 
 
-def _same_convolution(image, kernel):
-    """conv(image, kernel), same size, zero padding outside (= ndimage.convolve mode="constant", cval=0)."""
-    return signal.fftconvolve(image, kernel, mode="same")
+@lru_cache(maxsize=16)
+def _disc_spectrum(height, width, diameter):
+    """The disc kernel's real FFT at a fast size that holds the full linear convolution (computed once)."""
+    shape = (fft.next_fast_len(height + diameter - 1, real=True), fft.next_fast_len(width + diameter - 1, real=True))
+    return shape, fft.rfft2(disc_kernel(diameter).astype(np.float32), s=shape)
+
+
+def _same_convolution(image, diameter):
+    """conv(image, disc), same size, zero padding outside (= ndimage.convolve mode="constant", cval=0)."""
+    height, width = image.shape
+    shape, spectrum = _disc_spectrum(height, width, diameter)
+    full = fft.irfft2(fft.rfft2(image.astype(np.float32, copy=False), s=shape) * spectrum, s=shape)
+    c = diameter // 2
+    return full[c : c + height, c : c + width]
 
 
 def blur_and_normalise(mean_counts, diameter=DISC_DIAMETER_PX):
     """Steps 3 and 4: the disc blur applied twice, then divided by the maximum when positive."""
-    kernel = disc_kernel(diameter)
-    blurred = _same_convolution(_same_convolution(mean_counts, kernel), kernel)
+    # The crop to the image between the two blurs matters at the border, so they are not merged.
+    blurred = _same_convolution(_same_convolution(mean_counts, diameter), diameter).astype(np.float64)
     top = blurred.max()
     if top <= 0:
         return np.zeros_like(blurred)
-    # FFT round-off leaves +-1e-17 where the exact convolution is 0; those must stay exact zeros
-    # (ties), or they would get random ranks in Spearman's rho.
-    blurred[blurred < top * 1e-9] = 0.0
+    # Single-precision FFT round-off (~1e-7 of the maximum) leaves noise where the exact convolution
+    # is 0; those pixels must stay exact zeros (ties), or they would get random ranks in Spearman's rho.
+    blurred[blurred < top * ROUND_OFF_FLOOR] = 0.0
     return blurred / top
 
 
@@ -132,20 +146,23 @@ def bootstrap_mean_ci(values, n_resamples=2000, seed=0, level=0.95):
     return float(values.mean()), [float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))]
 
 
-def resize_bilinear(image, height, width):
-    """Bilinear resize of a 2-D map (for exports at another size), align-corners=False convention."""
-    in_h, in_w = image.shape
-    if (in_h, in_w) == (height, width):
-        return image.astype(np.float64, copy=False)
+@lru_cache(maxsize=32)
+def _bilinear_weights(n_in, n_out):
+    """(n_out, n_in) interpolation matrix of bilinear resizing (align-corners=False convention)."""
+    position = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
+    low = np.floor(position).astype(np.int64)
+    high = np.minimum(low + 1, n_in - 1)
+    weights = np.zeros((n_out, n_in))
+    np.add.at(weights, (np.arange(n_out), low), 1 - (position - low))
+    np.add.at(weights, (np.arange(n_out), high), position - low)
+    weights.setflags(write=False)
+    return weights
 
-    def axis(n_in, n_out):
-        position = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
-        low = np.floor(position).astype(np.int64)
-        high = np.minimum(low + 1, n_in - 1)
-        return low, high, position - low
 
-    y0, y1, wy = axis(in_h, height)
-    x0, x1, wx = axis(in_w, width)
-    top = image[y0][:, x0] * (1 - wx) + image[y0][:, x1] * wx
-    bottom = image[y1][:, x0] * (1 - wx) + image[y1][:, x1] * wx
-    return top * (1 - wy)[:, None] + bottom * wy[:, None]
+def resize_bilinear(maps_, height, width, dtype=np.float64):
+    """Bilinear resize of a map (H, W) or a stack of maps (N, H, W): two small matrix products."""
+    maps_ = np.asarray(maps_)
+    in_h, in_w = maps_.shape[-2:]
+    wy = _bilinear_weights(in_h, height).astype(dtype)
+    wx = _bilinear_weights(in_w, width).astype(dtype)
+    return wy @ maps_.astype(dtype, copy=False) @ wx.T

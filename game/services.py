@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from clickme_site.errors import Conflict, NotFound, ServiceError
 
-from . import partner as partner_runtime
 from .click_rules import ClickRejected, validate_clicks
 from .images import as_float_array
 from .models import Image, Partner, Player, Round
@@ -183,6 +182,8 @@ def partner_guesses(round_):
     partner = round_.partner
     if partner is None:
         return [], False
+    from . import partner as partner_runtime  # torch is loaded by the processes that play, not by every one
+
     spec = partner_runtime.PartnerSpec(
         architecture=partner.architecture,
         weights_path=partner.weights_file,

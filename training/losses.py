@@ -11,15 +11,19 @@ def _unit(x):
     return flat / flat.norm(dim=1, keepdim=True).clamp_min(EPS)
 
 
-def attention_distance(attention_map, clickme_maps, has_map):
+def attention_distance(attention_map, clickme_maps, has_map, resized=None):
     """d_l = || n(a_l) - n(c_l) ||_2^2 averaged over the images that have a map; `attention_map` is
-    (N, H_l, W_l), `clickme_maps` (N, H, W), resized bilinearly to H_l x W_l. 0 when none has a map."""
-    if not bool(has_map.any()):
-        return attention_map.sum() * 0.0
-    size = attention_map.shape[-2:]
-    c = F.interpolate(clickme_maps[has_map][:, None].float(), size=size, mode="bilinear", align_corners=False)[:, 0]
-    a = attention_map[has_map].float()
-    return (_unit(a) - _unit(c)).pow(2).sum(dim=1).mean()
+    (N, H_l, W_l), `clickme_maps` (N, H, W), resized bilinearly to H_l x W_l. 0 when none has a map.
+    Images are weighted by has_map rather than selected, so a GPU never waits on the host here."""
+    size = tuple(attention_map.shape[-2:])
+    c = None if resized is None else resized.get(size)
+    if c is None:
+        c = F.interpolate(clickme_maps[:, None].float(), size=size, mode="bilinear", align_corners=False)[:, 0]
+        if resized is not None:
+            resized[size] = c
+    weight = has_map.float()
+    per_image = (_unit(attention_map.float()) - _unit(c)).pow(2).sum(dim=1)
+    return (per_image * weight).sum() / weight.sum().clamp_min(1.0)
 
 
 def clickme_loss(logits, targets, attention_maps, clickme_maps, has_map, lambda_clickme):
@@ -28,5 +32,6 @@ def clickme_loss(logits, targets, attention_maps, clickme_maps, has_map, lambda_
     if not attention_maps:
         attention = cross_entropy * 0.0
     else:
-        attention = torch.stack([attention_distance(a, clickme_maps, has_map) for a in attention_maps]).mean()
+        resized = {}  # layers of the same size share one resize of the maps
+        attention = torch.stack([attention_distance(a, clickme_maps, has_map, resized) for a in attention_maps]).mean()
     return cross_entropy + lambda_clickme * attention, cross_entropy, attention

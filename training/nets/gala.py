@@ -39,12 +39,15 @@ class GALA(nn.Module):
         g = self.global_path(x)[:, :, None, None]
         if self.use_local:
             l = self.local_path(x)  # noqa: E741 (the paper's name)
-            a, m = self.add_gain[None, :, None, None], self.mul_gain[None, :, None, None]
-            attention = self.squash(a * (g + l) + m * (g * l))
+            a = self.add_gain[None, :, None, None].to(g.dtype)
+            m = self.mul_gain[None, :, None, None].to(g.dtype)
+            # a * (g + l) + m * (g * l) = a g + (a + m g) l: one full-size tensor instead of five.
+            attention = self.squash(torch.addcmul(a * g, a + m * g, l))
         else:
             attention = self.squash(g).expand_as(x)
         # SCIENCE.md section 4: the layer's attention map is the channel mean of A^2.
-        return attention * x, attention.pow(2).mean(dim=1)
+        attention_map = torch.linalg.vector_norm(attention, dim=1).square() / attention.shape[1]
+        return attention * x, attention_map
 
 
 class GatedBlock(nn.Module):

@@ -43,9 +43,10 @@ class AttentionResNet(nn.Module):
     def __init__(self, backbone):
         super().__init__()
         self.backbone = backbone
+        self._gated = [m for m in backbone.modules() if isinstance(m, GatedBlock)]
 
     def gated_blocks(self):
-        return [m for m in self.modules() if isinstance(m, GatedBlock)]
+        return list(self._gated)
 
     def forward(self, x):
         b = self.backbone
