@@ -14,11 +14,13 @@ What it does, all in one run (see bench/README.md):
    `training.partner_export.partner_export`; `--train` trains the demo partner instead
    (`train_demo_partner --epochs 2`); `--partner FILE` registers an existing exported artifact.
    CLICKME_PLAYS_PER_IMAGE is set very high so no image retires.
-2. Measures the bare partner in this process: `game.partner.PartnerRuntime` built from the active
-   partner's row exactly as game/services.py builds it, one intra-op thread, on a (1, 224, 224, 3)
-   view of an imported image: forward (predict) latency, render (partner_view) + forward latency, and
-   back-to-back throughput with 1 process and with one process per core (multiprocessing, one thread
-   each). This is done once before and once after the endpoint levels; the table uses both.
+2. Measures the bare partner in processes of its own (one per core, started once, one torch thread
+   each): `game.partner.PartnerRuntime` built from the active partner's row exactly as
+   game/services.py builds it, on a (1, 224, 224, 3) view of an imported image: forward (predict),
+   render (partner_view) and render + forward latency, interleaved in one process, and
+   back-to-back throughput with 1 process and with one per core. It does so before the first level
+   and after every level; each level is compared with the bare runs just before and after it, so
+   both see about the same load from whatever else runs on the machine.
 3. Starts gunicorn (`clickme_site.wsgi:application`, settings base) on a free loopback port with
    one worker per core and the production thread count (docker/entrypoint.sh: gthread, 4 threads),
    CLICKME_TORCH_THREADS=1 (applied by game.partner.runtime_for at first load).
@@ -26,8 +28,9 @@ What it does, all in one run (see bench/README.md):
    and CSRF as a browser: GET /, PATCH /api/game/me/, POST /api/game/rounds/) post 10 clicks per
    request, back to back with no think time, for a warm-up and then `--duration` seconds. The clicks
    wander in the image's top-left corner, outside the partner's centre crop, so they reveal nothing
-   and rarely win a round, while the server does the full work of every post (lock, validate,
-   append, render the whole view, forward, save). A player starts a new round after 14 posts (140
+   (a round is still won when the partner's top 5 of the 10 categories happens to hold the true
+   one), while the server does the full work of every post (lock, validate, append, render the
+   whole view, forward, save). A player starts a new round after 14 posts (140
    clicks, as the browser makes in 7 s), when a round is won, or when a post answers 409.
 5. Prints the table and PASS/MISS against the goals; `--json OUT` writes every number.
 
@@ -67,6 +70,7 @@ CLICK_STEP_MS = 50
 CORNER_PX = 5  # clicks in [0, 5]^2: with a 21 px partner bubble they reach x, y <= 15, outside the 224 crop
 GOAL_LATENCY_RATIO = 1.20
 GOAL_THROUGHPUT_RATIO = 0.80
+OTHER_LOAD_TOLERANCE_CORES = 0.3
 MARK = "@@BENCH@@"
 
 
@@ -110,6 +114,7 @@ class World:
         self.db_created = False
         self.redis_flush_at_end = False
         self.gunicorn = None
+        self.pool = None
         self.gunicorn_log = self.tmp / "gunicorn.log"
         self.port = None
         self.env = dict(os.environ)
@@ -154,12 +159,6 @@ class World:
         with contextlib.closing(self._admin()) as connection, connection.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
         self.db_created = False
-
-    def backend_pids(self):
-        """PostgreSQL backends serving the benchmark database (gunicorn's connections)."""
-        with contextlib.closing(self._admin()) as connection, connection.cursor() as cursor:
-            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [self.db_name])
-            return [row[0] for row in cursor.fetchall()]
 
     def redis_check(self):
         import redis
@@ -339,8 +338,13 @@ class World:
                 os.killpg(self.gunicorn.pid, signal.SIGKILL)
             self.gunicorn.wait(timeout=5)
 
+    def pool_stop(self):
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
+
     def close(self):
-        for step in (self.gunicorn_stop, self.database_drop, self.redis_flush):
+        for step in (self.gunicorn_stop, self.pool_stop, self.database_drop, self.redis_flush):
             try:
                 step()
             except Exception as error:  # keep cleaning up whatever failed
@@ -372,14 +376,13 @@ def child_pids(parent):
     return children
 
 
-def process_cpu_s(pids):
-    """{pid: utime + stime in seconds} of the processes that still exist."""
-    result = {}
-    for pid in pids:
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = _stat_fields(pid)
-            result[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return result
+def process_cpu(pid):
+    """(utime + stime in seconds, start time in clock ticks after boot) of a process; None when gone."""
+    try:
+        fields = _stat_fields(pid)
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS, int(fields[19])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def machine_cpu_s():
@@ -390,48 +393,97 @@ def machine_cpu_s():
     return (sum(values[:8]) - idle) / CLOCK_TICKS, sum(values[:8]) / CLOCK_TICKS
 
 
-class CpuSnapshot:
-    def __init__(self, world):
+def uptime_ticks():
+    with open("/proc/uptime") as handle:
+        return float(handle.read().split()[0]) * CLOCK_TICKS
+
+
+class CpuSampler:
+    """CPU seconds used during a window by the gunicorn workers, the database's backends (sampled
+    every `every` s, so a backend opened or closed inside the window still counts), this client
+    process and the whole machine."""
+
+    def __init__(self, world, every=0.25):
+        self.world = world
+        self.every = every
+        self.seen = {}  # pid -> {"role", "base", "last"}
+        self.stop_event = threading.Event()
+        self.thread = None
+        self.admin = None
+
+    def _sample(self, first=False):
+        pids = [(pid, "gunicorn") for pid in self.world.gunicorn_workers()]
+        if self.admin is not None:
+            with contextlib.suppress(Exception), self.admin.cursor() as cursor:
+                cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [self.world.db_name])
+                pids += [(row[0], "postgres") for row in cursor.fetchall()]
+        for pid, role in pids:
+            sample = process_cpu(pid)
+            if sample is None:
+                continue
+            cpu, started = sample
+            if pid not in self.seen:
+                # Seen at the window's start, or started before it: count from now; else from zero.
+                base = cpu if (first or started < self.start_ticks) else 0.0
+                self.seen[pid] = {"role": role, "base": base, "last": cpu}
+            else:
+                self.seen[pid]["last"] = cpu
+
+    def _run(self):
+        while not self.stop_event.wait(self.every):
+            self._sample()
+
+    def start(self):
+        with contextlib.suppress(Exception):
+            self.admin = self.world._admin()
+        self.start_ticks = uptime_ticks()
         self.time = time.perf_counter()
         usage = resource.getrusage(resource.RUSAGE_SELF)
         self.client = usage.ru_utime + usage.ru_stime
-        self.workers = process_cpu_s(world.gunicorn_workers())
-        try:
-            self.postgres = process_cpu_s(world.backend_pids())
-        except Exception:
-            self.postgres = {}
         self.machine = machine_cpu_s()
+        self._sample(first=True)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
 
+    def stop(self):
+        wall = time.perf_counter() - self.time
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        client = usage.ru_utime + usage.ru_stime - self.client
+        machine = machine_cpu_s()
+        self._sample()
+        self.stop_event.set()
+        self.thread.join(timeout=5)
+        if self.admin is not None:
+            self.admin.close()
 
-def cpu_between(a, b):
-    """CPU seconds used between two snapshots, per part (processes present in both only)."""
+        def used(role):
+            return sum(v["last"] - v["base"] for v in self.seen.values() if v["role"] == role)
 
-    def delta(before, after):
-        return sum(after[pid] - before[pid] for pid in after if pid in before)
-
-    return {
-        "wall_s": b.time - a.time,
-        "gunicorn_workers_s": delta(a.workers, b.workers),
-        "gunicorn_per_worker_s": {str(pid): b.workers[pid] - a.workers[pid] for pid in b.workers if pid in a.workers},
-        "postgres_backends_s": delta(a.postgres, b.postgres),
-        "client_s": b.client - a.client,
-        "machine_busy_s": b.machine[0] - a.machine[0],
-        "machine_total_s": b.machine[1] - a.machine[1],
-    }
+        return {
+            "wall_s": wall,
+            "gunicorn_workers_s": used("gunicorn"),
+            "gunicorn_per_worker_s": {
+                str(pid): v["last"] - v["base"] for pid, v in self.seen.items() if v["role"] == "gunicorn"
+            },
+            "postgres_backends_s": used("postgres"),
+            "postgres_backends_seen": sum(1 for v in self.seen.values() if v["role"] == "postgres"),
+            "client_s": client,
+            "machine_busy_s": machine[0] - self.machine[0],
+            "machine_total_s": machine[1] - self.machine[1],
+        }
 
 
 # ------------------------------------------------------------------------------------------ the bare partner
 
 
 def _bare_setup(facts):
-    import numpy as np
     import torch
     from PIL import Image as PILImage
 
     from game import partner as partner_runtime
     from game.images import as_float_array
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(1)  # as game.partner.runtime_for does with CLICKME_TORCH_THREADS=1
     row = facts["partner"]
     spec = partner_runtime.PartnerSpec(  # as game/services.py partner_guesses builds it
         architecture=row["architecture"],
@@ -452,105 +504,156 @@ def _bare_setup(facts):
         "bubble_px": settings["PARTNER_BUBBLE_PX"],
         "noise_std": settings["NOISE_STD"],
     }
-    return np, runtime, image, clicks, render_kwargs
+    return runtime, image, clicks, render_kwargs
 
 
-def _bare_step(mode, runtime, image, clicks, render_kwargs, view, seed):
-    from game.reveal import partner_view
-
-    if mode == "forward":
-        runtime.predict(view[None])
-    elif mode == "render":
-        partner_view(image, clicks, seed=seed, **render_kwargs)
-    else:
-        runtime.predict(partner_view(image, clicks, seed=seed, **render_kwargs)[None])
+BARE_MODES = ("forward", "render", "render+forward")
 
 
-def bare_latency(facts, mode, seconds, warmup=20):
-    """Per-call milliseconds of `mode` (forward, render or render+forward), back to back, one thread."""
-    from game.reveal import partner_view
-
-    _np, runtime, image, clicks, render_kwargs = _bare_setup(facts)
-    view = partner_view(image, clicks, seed=1, **render_kwargs)
-    assert view.shape == (render_kwargs["crop_px"], render_kwargs["crop_px"], 3), view.shape
-    for i in range(warmup):
-        _bare_step(mode, runtime, image, clicks, render_kwargs, view, i)
-    samples = []
-    deadline = time.perf_counter() + seconds
-    i = 0
-    while time.perf_counter() < deadline:
-        started = time.perf_counter()
-        _bare_step(mode, runtime, image, clicks, render_kwargs, view, i)
-        samples.append((time.perf_counter() - started) * 1000.0)
-        i += 1
-    return samples
-
-
-def _bare_worker(facts, mode, seconds, barrier, results):
+def _bare_worker(facts, connection):
+    """A bare-partner process: loads the runtime once, then runs the measurements it is sent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the benchmark process ends it
     try:
         from game.reveal import partner_view
 
-        _np, runtime, image, clicks, render_kwargs = _bare_setup(facts)
+        runtime, image, clicks, render_kwargs = _bare_setup(facts)
         view = partner_view(image, clicks, seed=1, **render_kwargs)
+        assert view.shape == (render_kwargs["crop_px"], render_kwargs["crop_px"], 3), view.shape
+
+        def step(mode, seed):
+            if mode == "forward":
+                runtime.predict(view[None])
+            elif mode == "render":
+                partner_view(image, clicks, seed=seed, **render_kwargs)
+            else:
+                runtime.predict(partner_view(image, clicks, seed=seed, **render_kwargs)[None])
+
         for i in range(20):
-            _bare_step(mode, runtime, image, clicks, render_kwargs, view, i)
-        barrier.wait(timeout=120)
-        started = time.perf_counter()
-        deadline = started + seconds
-        count = 0
-        while time.perf_counter() < deadline:
-            _bare_step(mode, runtime, image, clicks, render_kwargs, view, count)
-            count += 1
-        results.put((count, time.perf_counter() - started))
+            for mode in BARE_MODES:
+                step(mode, i)
+        connection.send(("ready", None))
+        while True:
+            command = connection.recv()
+            if command is None:
+                connection.close()
+                os._exit(0)  # nothing to flush; torch's interpreter teardown takes seconds
+            kind, start_at, seconds = command
+            time.sleep(max(0.0, start_at - time.time()))
+            deadline = time.perf_counter() + seconds
+            if kind == "latency":
+                # The three modes interleaved, so they see the same conditions on a shared machine.
+                samples = {mode: [] for mode in BARE_MODES}
+                i = 0
+                while time.perf_counter() < deadline:
+                    for mode in BARE_MODES:
+                        started = time.perf_counter()
+                        step(mode, i)
+                        samples[mode].append((time.perf_counter() - started) * 1000.0)
+                    i += 1
+                connection.send(("ok", samples))
+            else:
+                started, cpu_started = time.perf_counter(), time.process_time()
+                count = 0
+                while time.perf_counter() < deadline:
+                    step(kind, count)
+                    count += 1
+                connection.send(("ok", (count, time.perf_counter() - started, time.process_time() - cpu_started)))
+    except (EOFError, BrokenPipeError):
+        return
     except Exception:
-        results.put(("error", traceback.format_exc()))
+        with contextlib.suppress(Exception):
+            connection.send(("error", traceback.format_exc()))
 
 
-def bare_throughput(facts, mode, processes, seconds):
-    """Calls per second of `mode` with `processes` processes, one torch thread each, back to back."""
-    import multiprocessing
+class BarePool:
+    """One bare-partner process per core, one torch thread each, started once for the whole run."""
 
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(processes)
-    results = context.Queue()
-    children = [
-        context.Process(target=_bare_worker, args=(facts, mode, seconds, barrier, results), daemon=True)
-        for _ in range(processes)
-    ]
-    env_before = os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = "1"
-    try:
-        for child in children:
+    def __init__(self, facts, processes):
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self.connections, self.children = [], []
+        for _ in range(processes):
+            parent_end, child_end = context.Pipe()
+            child = context.Process(target=_bare_worker, args=(facts, child_end), daemon=True)
             child.start()
-        outcomes = [results.get(timeout=300 + seconds) for _ in children]
-    finally:
-        if env_before is None:
-            os.environ.pop("OMP_NUM_THREADS", None)
-        else:
-            os.environ["OMP_NUM_THREADS"] = env_before
-        for child in children:
-            child.join(timeout=10)
+            child_end.close()
+            self.connections.append(parent_end)
+            self.children.append(child)
+        for connection in self.connections:
+            self._answer(connection, timeout=300)
+
+    @staticmethod
+    def _answer(connection, timeout):
+        if not connection.poll(timeout):
+            raise RuntimeError("a bare-partner process did not answer")
+        status, value = connection.recv()
+        if status == "error":
+            raise RuntimeError(f"a bare-partner process failed:\n{value}")
+        return value
+
+    def _run(self, kind, processes, seconds):
+        """The processes' answers, and how many cores everything else on the machine kept busy meanwhile."""
+        start_at = time.time() + 0.2
+        children = self.children[:processes]
+        cpu_before = sum((process_cpu(child.pid) or (0.0, 0))[0] for child in children)
+        machine_before = machine_cpu_s()
+        for connection in self.connections[:processes]:
+            connection.send((kind, start_at, seconds))
+        answers = [self._answer(connection, timeout=seconds + 60) for connection in self.connections[:processes]]
+        machine_after = machine_cpu_s()
+        ours = sum((process_cpu(child.pid) or (0.0, 0))[0] for child in children) - cpu_before
+        total = machine_after[1] - machine_before[1]
+        cores_available = cores()
+        other = (machine_after[0] - machine_before[0] - ours) * cores_available / total if total else 0.0
+        return answers, max(0.0, other)
+
+    def latency(self, seconds):
+        """({mode: [ms, ...]} for forward, render and render+forward, one process, back to back; other cores)."""
+        answers, other = self._run("latency", 1, seconds)
+        return answers[0], other
+
+    def throughput(self, mode, processes, seconds):
+        """(calls per second summed over the processes, CPU ms per call, other cores busy) of `mode`."""
+        outcomes, other = self._run(mode, processes, seconds)
+        per_s = sum(count / elapsed for count, elapsed, _cpu in outcomes)
+        calls = max(1, sum(count for count, _elapsed, _cpu in outcomes))
+        return per_s, 1000.0 * sum(cpu for _count, _elapsed, cpu in outcomes) / calls, other
+
+    def close(self):
+        for connection in self.connections:
+            with contextlib.suppress(Exception):
+                connection.send(None)
+        for child in self.children:
+            child.join(timeout=5)
             if child.is_alive():
                 child.terminate()
                 child.join(timeout=5)
-    for outcome in outcomes:
-        if outcome[0] == "error":
-            raise RuntimeError(f"bare worker failed:\n{outcome[1]}")
-    return sum(count / elapsed for count, elapsed in outcomes)
+        self.children = []
 
 
-def bare_pass(facts, seconds, n_cores, label):
-    log(f"bare partner ({label}): latency and throughput, {seconds:g} s each")
+def bare_run(pool, seconds, n_cores, label):
+    """One round of bare measurements: latencies, then throughput with 1 process and with n_cores."""
+    log(f"bare partner ({label}): {seconds:g} s latency, {seconds:g} s per throughput")
+    samples, other = pool.latency(seconds)
     result = {
-        "forward_ms": bare_latency(facts, "forward", seconds),
-        "render_ms": bare_latency(facts, "render", seconds / 2),
-        "render_forward_ms": bare_latency(facts, "render+forward", seconds),
-        "forward_per_s": {"1": bare_throughput(facts, "forward", 1, seconds)},
+        "label": label,
+        "other_cores": {"latency": other},
+        "forward_ms": samples["forward"],
+        "render_ms": samples["render"],
+        "render_forward_ms": samples["render+forward"],
+        "forward_per_s": {},
+        "forward_cpu_ms_per_call": {},
         "render_forward_per_s": {},
+        "render_forward_cpu_ms_per_call": {},
     }
-    if n_cores > 1:
-        result["forward_per_s"][str(n_cores)] = bare_throughput(facts, "forward", n_cores, seconds)
-    result["render_forward_per_s"][str(n_cores)] = bare_throughput(facts, "render+forward", n_cores, seconds)
+    plan = [("forward", "forward", procs) for procs in sorted({1, n_cores})]
+    plan.append(("render+forward", "render_forward", n_cores))
+    for mode, key, procs in plan:
+        per_s, cpu_ms, other = pool.throughput(mode, procs, seconds)
+        result["other_cores"][f"{key}_{procs}p"] = other
+        result[f"{key}_per_s"][str(procs)] = per_s
+        result[f"{key}_cpu_ms_per_call"][str(procs)] = cpu_ms
     return result
 
 
@@ -751,9 +854,10 @@ def run_level(world, n_players, warmup_s, duration_s, timeout_s, record=True):
     log(f"level {n_players}: {warmup_s:g} s warm-up, then {duration_s:g} s measured")
     start_gate.wait()
     time.sleep(max(0.0, t["window_start"] - time.perf_counter()))
-    before = CpuSnapshot(world)
+    sampler = CpuSampler(world)
+    sampler.start()
     time.sleep(max(0.0, t["window_end"] - time.perf_counter()))
-    after = CpuSnapshot(world)
+    cpu = sampler.stop()
     for thread in threads:
         thread.join(timeout=timeout_s + 10)
     for player in players:
@@ -762,7 +866,6 @@ def run_level(world, n_players, warmup_s, duration_s, timeout_s, record=True):
         return None
     window = [s for s in samples if t["window_start"] <= s[0] < t["window_end"]]
     ok_ms = [s[1] * 1000.0 for s in window if s[2] == 200]
-    cpu = cpu_between(before, after)
     n_ok = len(ok_ms)
     result = {
         "players": n_players,
@@ -809,80 +912,117 @@ def fmt(value, digits=1):
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def summarise(bare_runs, levels, n_cores):
-    forward_ms = [v for run in bare_runs for v in run["forward_ms"]]
-    render_ms = [v for run in bare_runs for v in run["render_ms"]]
-    render_forward_ms = [v for run in bare_runs for v in run["render_forward_ms"]]
+def bare_summary(runs, n_cores):
+    """Pooled latency percentiles and mean throughputs of some bare runs."""
+
+    def pooled(key):
+        return [v for run in runs for v in run[key]]
 
     def mean_of(key, procs):
-        values = [run[key][str(procs)] for run in bare_runs if str(procs) in run[key]]
+        values = [run[key][str(procs)] for run in runs if str(procs) in run[key]]
         return sum(values) / len(values) if values else None
 
-    bare = {
-        "forward_p50_ms": percentile(forward_ms, 50),
-        "forward_p99_ms": percentile(forward_ms, 99),
-        "render_p50_ms": percentile(render_ms, 50),
-        "render_forward_p50_ms": percentile(render_forward_ms, 50),
-        "render_forward_p99_ms": percentile(render_forward_ms, 99),
-        "forward_per_s_1proc": mean_of("forward_per_s", 1),
-        f"forward_per_s_{n_cores}proc": mean_of("forward_per_s", n_cores),
-        f"render_forward_per_s_{n_cores}proc": mean_of("render_forward_per_s", n_cores),
-        "n_forward_samples": len(forward_ms),
+    forward, render, render_forward = pooled("forward_ms"), pooled("render_ms"), pooled("render_forward_ms")
+    return {
+        "runs": [run["label"] for run in runs],
+        "forward_p50_ms": percentile(forward, 50),
+        "forward_p99_ms": percentile(forward, 99),
+        "render_p50_ms": percentile(render, 50),
+        "render_forward_p50_ms": percentile(render_forward, 50),
+        "render_forward_p99_ms": percentile(render_forward, 99),
+        "forward_per_s": {str(p): mean_of("forward_per_s", p) for p in sorted({1, n_cores})},
+        "render_forward_per_s": {str(n_cores): mean_of("render_forward_per_s", n_cores)},
+        "forward_cpu_ms_per_call": mean_of("forward_cpu_ms_per_call", n_cores),
+        "render_forward_cpu_ms_per_call": mean_of("render_forward_cpu_ms_per_call", n_cores),
+        "n_forward_samples": len(forward),
+        "other_cores": {
+            key: sum(run["other_cores"][key] for run in runs) / len(runs) for key in runs[0]["other_cores"]
+        },
     }
+
+
+def summarise(bare_runs, levels, n_cores):
+    """Each level against the bare runs just before and just after it (bare_runs[i], bare_runs[i + 1])."""
+    bare = bare_summary(bare_runs, n_cores)
     rows = []
-    for level in levels:
+    for index, level in enumerate(levels):
+        adjacent = bare_summary(bare_runs[index : index + 2], n_cores)
         procs = min(level["players"], n_cores)
-        bare_rate = mean_of("forward_per_s", procs)
+        bare_rate = adjacent["forward_per_s"][str(procs)]
+        server_cpu = level.get("cpu_ms_per_post", {})
+        server_cpu_ms = server_cpu["gunicorn"] + server_cpu["postgres"] if server_cpu else None
         rows.append(
             {
                 "level": level["players"],
                 "endpoint_p50_ms": level["p50_ms"],
                 "endpoint_p99_ms": level["p99_ms"],
                 "posts_per_s": level["posts_per_s"],
-                "bare_p50_ms": bare["forward_p50_ms"],
+                "bare_runs": adjacent["runs"],
+                "bare_p50_ms": adjacent["forward_p50_ms"],
+                "bare_render_p50_ms": adjacent["render_p50_ms"],
+                "bare_render_forward_p50_ms": adjacent["render_forward_p50_ms"],
                 "bare_forwards_per_s": bare_rate,
                 "bare_processes": procs,
-                "ratio_p50": level["p50_ms"] / bare["forward_p50_ms"] if level["p50_ms"] else None,
+                "ratio_p50": level["p50_ms"] / adjacent["forward_p50_ms"] if level["p50_ms"] else None,
                 "ratio_throughput": level["posts_per_s"] / bare_rate if bare_rate else None,
+                # Context, not the goal: bare forward CPU per call over the server's CPU per post
+                # (gunicorn workers + database backends): the throughput ratio on otherwise idle cores.
+                "server_cpu_ms_per_post": server_cpu_ms,
+                "bare_forward_cpu_ms": adjacent["forward_cpu_ms_per_call"],
+                "ratio_throughput_cpu": adjacent["forward_cpu_ms_per_call"] / server_cpu_ms if server_cpu_ms else None,
+                # Cores kept busy by other processes on the machine, during the level and during the
+                # adjacent bare runs: when they differ, the wall-clock ratios compare unlike conditions.
+                "other_cores_level": level["cpu_cores_used"]["machine_other"],
+                "other_cores_bare": adjacent["other_cores"]["latency" if procs == 1 else f"forward_{procs}p"],
             }
         )
-    goals = {}
     one = next((r for r in rows if r["level"] == 1), None)
-    goals["latency_1_player"] = {
-        "goal": f"endpoint p50 <= {GOAL_LATENCY_RATIO:.2f} x bare forward p50 at 1 player",
-        "ratio": one["ratio_p50"] if one else None,
-        "verdict": ("PASS" if one["ratio_p50"] <= GOAL_LATENCY_RATIO else "MISS")
-        if one and one["ratio_p50"]
-        else "not measured",
-    }
     sixteen = next((r for r in rows if r["level"] == 16), None)
-    goals["throughput_16_players"] = {
-        "goal": f"posts/s >= {GOAL_THROUGHPUT_RATIO:.2f} x bare forwards/s ({n_cores} processes) at 16 players",
-        "ratio": sixteen["ratio_throughput"] if sixteen else None,
-        "verdict": ("PASS" if sixteen["ratio_throughput"] >= GOAL_THROUGHPUT_RATIO else "MISS")
-        if sixteen and sixteen["ratio_throughput"] is not None
-        else "not measured",
+    goals = {
+        "latency_1_player": {
+            "goal": f"endpoint p50 <= {GOAL_LATENCY_RATIO:.2f} x bare forward p50 at 1 player",
+            "ratio": one["ratio_p50"] if one else None,
+            "bare_render_forward_ratio": one["bare_render_forward_p50_ms"] / one["bare_p50_ms"] if one else None,
+            "verdict": ("PASS" if one["ratio_p50"] <= GOAL_LATENCY_RATIO else "MISS")
+            if one and one["ratio_p50"]
+            else "not measured",
+        },
+        "throughput_16_players": {
+            "goal": f"posts/s >= {GOAL_THROUGHPUT_RATIO:.2f} x bare forwards/s ({n_cores} processes) at 16 players",
+            "ratio": sixteen["ratio_throughput"] if sixteen else None,
+            "cpu_normalised_ratio": sixteen["ratio_throughput_cpu"] if sixteen else None,
+            "verdict": ("PASS" if sixteen["ratio_throughput"] >= GOAL_THROUGHPUT_RATIO else "MISS")
+            if sixteen and sixteen["ratio_throughput"] is not None
+            else "not measured",
+        },
     }
     return bare, rows, goals
 
 
 def print_report(config, facts, bare_runs, bare, rows, goals, levels, n_cores):
     out = sys.stdout
+
+    def say(text=""):
+        print(text, file=out)
+
     partner = facts["partner"]
-    print(file=out)
-    print(
+    say()
+    say(
         f"partner: {partner['name']} ({partner['architecture']}, {partner['n_outputs']} outputs, "
-        f"input {partner['input_size']} px); {facts['n_images']} images of {facts['n_categories']} categories",
-        file=out,
+        f"input {partner['input_size']} px); {facts['n_images']} images of {facts['n_categories']} categories"
     )
-    print(
-        f"server: gunicorn {config['gunicorn']['worker_class']}, {config['gunicorn']['workers']} workers x "
-        f"{config['gunicorn']['threads']} threads, CLICKME_TORCH_THREADS=1, PostgreSQL + Redis on loopback; "
-        f"{n_cores} cores shared by server, database and client",
-        file=out,
+    gunicorn = config["gunicorn"]
+    say(
+        f"server: gunicorn {gunicorn['worker_class']}, {gunicorn['workers']} workers x {gunicorn['threads']} threads, "
+        f"CLICKME_TORCH_THREADS=1, PostgreSQL + Redis on loopback; {n_cores} cores shared by server, database, "
+        "client and whatever else runs on the machine"
     )
-    print(f"client: {config['client']}", file=out)
-    print(file=out)
+    say(f"client: {config['client']}")
+    say(
+        "bare: one process per core, 1 torch thread each; each level is compared with the bare runs just "
+        "before and after it"
+    )
+    say()
     header = [
         "level",
         "endpoint p50 ms",
@@ -909,47 +1049,70 @@ def print_report(config, facts, bare_runs, bare, rows, goals, levels, n_cores):
         )
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for index, row in enumerate(table):
-        print(" | ".join(cell.rjust(width) for cell, width in zip(row, widths)), file=out)
+        say(" | ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
         if index == 0:
-            print("-+-".join("-" * width for width in widths), file=out)
-    print(file=out)
-    print(
-        f"bare, 1 thread: forward p50 {fmt(bare['forward_p50_ms'], 2)} ms (p99 {fmt(bare['forward_p99_ms'], 2)}); "
-        f"render (partner_view) p50 {fmt(bare['render_p50_ms'], 2)} ms; render+forward p50 "
-        f"{fmt(bare['render_forward_p50_ms'], 2)} ms (p99 {fmt(bare['render_forward_p99_ms'], 2)})",
-        file=out,
+            say("-+-".join("-" * width for width in widths))
+    say()
+    say(
+        f"bare, all runs, 1 thread: forward p50 {fmt(bare['forward_p50_ms'], 2)} ms (p99 "
+        f"{fmt(bare['forward_p99_ms'], 2)}); render (partner_view) p50 {fmt(bare['render_p50_ms'], 2)} ms; "
+        f"render+forward p50 {fmt(bare['render_forward_p50_ms'], 2)} ms (p99 {fmt(bare['render_forward_p99_ms'], 2)})"
     )
-    print(
-        f"bare throughput: forward {fmt(bare['forward_per_s_1proc'])}/s with 1 process, "
-        f"{fmt(bare.get(f'forward_per_s_{n_cores}proc'))}/s with {n_cores}; render+forward "
-        f"{fmt(bare.get(f'render_forward_per_s_{n_cores}proc'))}/s with {n_cores}",
-        file=out,
+    say(
+        "bare throughput, mean of runs: forward "
+        + ", ".join(f"{fmt(v)}/s with {k} process(es)" for k, v in bare["forward_per_s"].items())
+        + f"; render+forward {fmt(bare['render_forward_per_s'][str(n_cores)])}/s with {n_cores}; CPU per call: "
+        f"forward {fmt(bare['forward_cpu_ms_per_call'], 2)} ms, render+forward "
+        f"{fmt(bare['render_forward_cpu_ms_per_call'], 2)} ms"
     )
-    for run, label in zip(bare_runs, ("before", "after")):
-        print(
-            f"  bare {label} the endpoint levels: forward p50 {fmt(percentile(run['forward_ms'], 50), 2)} ms, "
-            + ", ".join(f"{v:.1f}/s ({k}p)" for k, v in run["forward_per_s"].items()),
-            file=out,
+    for run in bare_runs:
+        say(
+            f"  bare {run['label']}: forward p50 {fmt(percentile(run['forward_ms'], 50), 2)} ms, render p50 "
+            f"{fmt(percentile(run['render_ms'], 50), 2)} ms, "
+            + ", ".join(f"{v:.1f} forwards/s ({k}p)" for k, v in run["forward_per_s"].items())
+            + "; other processes busy: "
+            + ", ".join(f"{v:.2f} cores ({k})" for k, v in run["other_cores"].items())
         )
-    print(file=out)
-    print("endpoint detail (measured window only):", file=out)
-    for level in levels:
+    one = next((r for r in rows if r["level"] == 1), None)
+    if one and one["endpoint_p50_ms"]:
+        say(
+            f"at 1 player the endpoint p50 is {one['endpoint_p50_ms'] - one['bare_p50_ms']:.1f} ms above the bare "
+            f"forward: {one['bare_render_forward_p50_ms'] - one['bare_p50_ms']:.1f} ms render (partner_view), "
+            f"{one['endpoint_p50_ms'] - one['bare_render_forward_p50_ms']:.1f} ms HTTP, Django, database, waiting"
+        )
+    say()
+    say("endpoint detail (measured window only):")
+    for level, r in zip(levels, rows, strict=True):
         cpu = level.get("cpu_ms_per_post", {})
         used = level["cpu_cores_used"]
         run = level["whole_run"]
-        print(
+        say(
             f"  {level['players']:>2} players: {level['posts_ok']} posts ok, p90 {fmt(level['p90_ms'])} ms, "
-            f"max {fmt(level['max_ms'])} ms, 409s {level['posts_409_in_window']}, other {level['posts_other_in_window']}; "
-            f"CPU per post: gunicorn {fmt(cpu.get('gunicorn'), 2)} ms, postgres {fmt(cpu.get('postgres'), 2)} ms, "
-            f"client {fmt(cpu.get('client'), 2)} ms; cores busy: gunicorn {used['gunicorn']:.2f}, "
-            f"postgres {used['postgres']:.2f}, client {used['client']:.2f}, other processes "
-            f"{used['machine_other']:.2f} of {used['machine_cores']:.0f}; whole run: {run['round_starts']} new rounds, "
-            f"{run['won']} won",
-            file=out,
+            f"max {fmt(level['max_ms'])} ms, 409s {level['posts_409_in_window']}, other "
+            f"{level['posts_other_in_window']}; whole level: {run['round_starts']} new rounds, {run['won']} won"
         )
-    print(file=out)
-    for goal in goals.values():
-        print(f"{goal['verdict']:>4}  {goal['goal']}: ratio {fmt(goal['ratio'], 2)}", file=out)
+        say(
+            f"      CPU per post: gunicorn {fmt(cpu.get('gunicorn'), 2)} ms, postgres {fmt(cpu.get('postgres'), 2)} ms, "
+            f"client {fmt(cpu.get('client'), 2)} ms (bare forward {fmt(r['bare_forward_cpu_ms'], 2)} ms: ratio on "
+            f"otherwise idle cores about {fmt(r['ratio_throughput_cpu'], 2)}); cores busy: gunicorn "
+            f"{used['gunicorn']:.2f}, postgres {used['postgres']:.2f}, client {used['client']:.2f}, other processes "
+            f"{used['machine_other']:.2f} of {used['machine_cores']:.0f}"
+        )
+    unlike = [r for r in rows if abs(r["other_cores_level"] - r["other_cores_bare"]) > OTHER_LOAD_TOLERANCE_CORES]
+    for r in unlike:
+        say(
+            f"  warning: at {r['level']} players other processes kept {r['other_cores_level']:.2f} cores busy during "
+            f"the level but {r['other_cores_bare']:.2f} during the adjacent bare runs: the wall-clock ratios of that "
+            "row compare unlike conditions; the CPU-normalised ratio does not depend on them"
+        )
+    say()
+    for key, goal in goals.items():
+        extra = ""
+        if key == "latency_1_player" and goal["bare_render_forward_ratio"]:
+            extra = f" (bare render+forward alone: {goal['bare_render_forward_ratio']:.2f})"
+        if key == "throughput_16_players" and goal["cpu_normalised_ratio"]:
+            extra = f" (CPU-normalised: {goal['cpu_normalised_ratio']:.2f})"
+        say(f"{goal['verdict']:>4}  {goal['goal']}: ratio {fmt(goal['ratio'], 2)}{extra}")
 
 
 # ------------------------------------------------------------------------------------------------ main
@@ -995,6 +1158,9 @@ def _terminate(signum, _frame):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.omp_threads:
+        os.environ["OMP_NUM_THREADS"] = str(args.omp_threads)  # the bare processes run as the server does
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored (&)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     n_cores = cores()
@@ -1008,7 +1174,9 @@ def main(argv=None):
             f"({facts['n_outputs_mapped']} mapped), input {facts['partner']['input_size']} px"
         )
 
-        bare_runs = [bare_pass(facts, args.bare_seconds, n_cores, "before")]
+        log(f"starting {n_cores} bare-partner processes")
+        world.pool = BarePool(facts, n_cores)
+        bare_runs = [bare_run(world.pool, args.bare_seconds, n_cores, "before the first level")]
 
         command = world.gunicorn_start(args.workers, args.threads)
         log(f"gunicorn on 127.0.0.1:{world.port}, workers {world.gunicorn_workers()}")
@@ -1021,6 +1189,8 @@ def main(argv=None):
                 f"level {n_players}: p50 {fmt(levels[-1]['p50_ms'])} ms, p99 {fmt(levels[-1]['p99_ms'])} ms, "
                 f"{levels[-1]['posts_per_s']:.1f} posts/s"
             )
+            # gunicorn idles meanwhile (no connections, no CPU).
+            bare_runs.append(bare_run(world.pool, args.bare_seconds, n_cores, f"after level {n_players}"))
         worker_threads = {}
         for pid in world.gunicorn_workers():
             with contextlib.suppress(OSError):
@@ -1029,8 +1199,6 @@ def main(argv=None):
                     next(line.split()[1] for line in status.splitlines() if line.startswith("Threads:"))
                 )
         world.gunicorn_stop()
-
-        bare_runs.append(bare_pass(facts, args.bare_seconds, n_cores, "after"))
         bare, rows, goals = summarise(bare_runs, levels, n_cores)
         config = {
             "cores": n_cores,
@@ -1062,13 +1230,13 @@ def main(argv=None):
             document = {
                 "config": config,
                 "facts": facts,
-                "bare": bare,
                 "bare_runs": [
                     {key: value for key, value in run.items() if not key.endswith("_ms")}
                     | {f"{key}_p50": percentile(value, 50) for key, value in run.items() if key.endswith("_ms")}
                     | {f"{key}_p99": percentile(value, 99) for key, value in run.items() if key.endswith("_ms")}
                     for run in bare_runs
                 ],
+                "bare_pooled": bare,
                 "levels": levels,
                 "table": rows,
                 "goals": goals,
@@ -1087,6 +1255,8 @@ def main(argv=None):
             log(f"gunicorn log:\n{tail}")
         return 1
     finally:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
         world.close()
         log(f"cleaned up ({time.time() - started:.0f} s in all)")
 

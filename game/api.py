@@ -20,11 +20,14 @@ class _CsrfCheck(CsrfViewMiddleware):
         return reason
 
 
+_csrf_check = _CsrfCheck(lambda req: None)
+
+
 class PlayerSessionAuthentication(BaseAuthentication):
     """Players are anonymous, so DRF's SessionAuthentication would skip CSRF; this enforces it."""
 
     def authenticate(self, request):
-        check = _CsrfCheck(lambda req: None)
+        check = _csrf_check
         check.process_request(request)
         reason = check.process_view(request, None, (), {})
         if reason:
@@ -147,7 +150,8 @@ class ClicksView(PlayerView):
     def post(self, request, round_id):
         if not isinstance(request.data, dict) or "clicks" not in request.data:
             raise ServiceError("clicks: this field is required", "invalid")
-        round_, guesses, recognized = services.clicks_record(self.player(), round_id, request.data["clicks"])
+        player_id = services.player_id_for_session(self.request.session, self.request.META.get("REMOTE_ADDR", ""))
+        round_, guesses, recognized = services.clicks_record(player_id, round_id, request.data["clicks"])
         return Response({"guesses": guesses, "recognized": recognized, "state": round_.state, "score": round_.score})
 
 

@@ -90,11 +90,12 @@ class PartnerRuntime:
 
     @torch.inference_mode()
     def predict(self, views):
-        batch = torch.from_numpy(np.ascontiguousarray(views, dtype=np.float32)).permute(0, 3, 1, 2)
+        batch = torch.from_numpy(np.ascontiguousarray(views, dtype=np.float32)).permute(0, 3, 1, 2).contiguous()
         if batch.shape[-1] != self.spec.input_size or batch.shape[-2] != self.spec.input_size:
             size = (self.spec.input_size, self.spec.input_size)
             batch = torch.nn.functional.interpolate(batch, size=size, mode="bilinear", antialias=True)
-        batch = (batch - self.mean) / self.std
+        # channels_last is the faster layout for convolutions on the CPU
+        batch = ((batch - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
         with self.lock:  # exported programs are not guaranteed thread-safe
             logits = self.model(batch)
         return torch.softmax(logits.float(), dim=1).numpy()

@@ -23,11 +23,20 @@ def noise_background(crop, seed, noise_std):
     return np.clip(crop + noise - np.float32(0.5), 0.0, 1.0)
 
 
-def partner_view(image, clicks_xy, seed, crop_px=224, bubble_px=21, noise_std=0.4):
-    """The centre crop_px crop of `image` (H, W, 3 float32 in [0, 1]) with only the clicked squares
-    showing the image; everything else is darkened noise. Click coordinates are in `image` pixels."""
+def centre_crop(image, crop_px=224):
     height, width = image.shape[:2]
     top, left = (height - crop_px) // 2, (width - crop_px) // 2
-    crop = image[top : top + crop_px, left : left + crop_px]
+    return image[top : top + crop_px, left : left + crop_px]
+
+
+def partner_view(image, clicks_xy, seed, crop_px=224, bubble_px=21, noise_std=0.4, background=None):
+    """The centre crop_px crop of `image` (H, W, 3 float32 in [0, 1]) with only the clicked squares
+    showing the image; everything else is darkened noise. Click coordinates are in `image` pixels.
+    `background` (the round's noise_background of the crop) may be passed in when already made."""
+    height, width = image.shape[:2]
+    top, left = (height - crop_px) // 2, (width - crop_px) // 2
+    crop = centre_crop(image, crop_px)
     mask = reveal_mask(clicks_xy, height, width, bubble_px)[top : top + crop_px, left : left + crop_px]
-    return np.where(mask[..., None], crop, noise_background(crop, seed, noise_std))
+    if background is None:
+        background = noise_background(crop, seed, noise_std)
+    return np.where(mask[..., None], crop, background)

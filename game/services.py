@@ -19,7 +19,7 @@ from clickme_site.errors import Conflict, NotFound, ServiceError
 from .click_rules import ClickRejected, validate_clicks
 from .images import as_float_array
 from .models import Image, Partner, Player, Round
-from .reveal import partner_view
+from .reveal import centre_crop, noise_background, partner_view
 from .signals import round_finished
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,12 @@ def game_setting(name):
 def ip_hash(ip):
     salt = game_setting("IP_HASH_SALT").encode()
     return hmac.new(salt, (ip or "").encode(), hashlib.sha256).hexdigest()
+
+
+def player_id_for_session(session, ip=""):
+    """The id of the session's player without reading the Player row (click posts only need the id)."""
+    player_id = session.get(SESSION_PLAYER_KEY)
+    return player_id if player_id is not None else player_for_session(session, ip).pk
 
 
 def player_for_session(session, ip=""):
@@ -177,6 +183,15 @@ def _image_array(image_id, file_name):
         return as_float_array(image)
 
 
+@lru_cache(maxsize=64)
+def _round_background(round_id, image_id, file_name):
+    """The round's noise background: the same for every post of the round, so made once per process."""
+    crop = centre_crop(_image_array(image_id, file_name), game_setting("PARTNER_CROP_PX"))
+    background = noise_background(crop, round_id, game_setting("NOISE_STD"))
+    background.setflags(write=False)
+    return background
+
+
 def partner_guesses(round_):
     """Ask the round's partner about what the round's clicks reveal: (guesses, recognized)."""
     partner = round_.partner
@@ -198,6 +213,7 @@ def partner_guesses(round_):
         image,
         [(x, y) for x, y, _t in round_.clicks],
         seed=round_.pk,
+        background=_round_background(round_.pk, round_.image_id, round_.image.file.name),
         crop_px=game_setting("PARTNER_CROP_PX"),
         bubble_px=game_setting("PARTNER_BUBBLE_PX"),
         noise_std=game_setting("NOISE_STD"),

@@ -106,7 +106,12 @@ def evaluate(model, dataset, device, batch_size=64, human_ceiling=None, max_sali
                 saliency = metrics.saliency_maps(model, images[chosen].float(), labels[chosen])
                 saliency_rhos += metrics.saliency_alignment(saliency, maps[chosen].float().cpu().numpy())
                 saliency_budget -= len(chosen)
-    result = {"top1": top1 / max(n, 1), "top5": top5 / max(n, 1), "n": n}
+    result = {
+        "top1": top1 / max(n, 1),
+        "top5": top5 / max(n, 1),
+        "n": n,
+        "attention_rhos": [float(r) for r in attention_rhos],
+    }
     for name, rhos in (("attention", attention_rhos), ("saliency", saliency_rhos)):
         finite = [r for r in rhos if np.isfinite(r)]
         result[f"{name}_rho"] = float(np.mean(finite)) if finite else None

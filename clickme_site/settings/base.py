@@ -110,6 +110,7 @@ STORAGES = {
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("CLICKME_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"  # read from the cache, written through to the db
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 365
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -194,8 +195,17 @@ CLICKME = {
 CLICKME_TRAINING = {
     "RETRAIN_MIN_NEW_MAPS": env.int("CLICKME_RETRAIN_MIN_NEW_MAPS", default=200),
     "MIN_TOP1_FIRST_PROMOTION": env.float("CLICKME_MIN_TOP1_FIRST_PROMOTION", default=0.5),
-    "DEFAULT_CONFIG": {"arch": "gala_resnet_tiny", "lambda_clickme": 3.0, "epochs": 30, "batch_size": 32,
-                       "image_size": 96, "seed": 0, "optimizer": "adamw", "lr": 0.002, "weight_decay": 0.0005},
+    "DEFAULT_CONFIG": {
+        "arch": "gala_resnet_tiny",
+        "lambda_clickme": 10.0,
+        "epochs": 30,
+        "batch_size": 32,
+        "image_size": 96,
+        "seed": 0,
+        "optimizer": "adamw",
+        "lr": 0.002,
+        "weight_decay": 0.0005,
+    },
 }
 
 LOGGING = {
