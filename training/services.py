@@ -163,6 +163,18 @@ def job_execute(job_id, device=None, progress_bar=None, echo=print):
     job = TrainingJob.objects.get(pk=job_id)
     config = TrainConfig(**job.config)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if int(os.environ.get("RANK", "0")) != 0:
+        # Another rank of a torchrun launch: train beside rank 0, which alone records the job.
+        splits, categories, ceiling = training_data(config)
+        train(
+            config,
+            ClickMeDataset(splits["train"], config.image_size, augment=True),
+            None,
+            len(categories),
+            device=device,
+            log=lambda *a: None,
+        )
+        return None
     TrainingJob.objects.filter(pk=job_id).update(
         status=TrainingJob.Status.RUNNING, started_at=timezone.now(), device=device, error=""
     )

@@ -1,6 +1,8 @@
 """python manage.py train --config FILE: trains in the foreground with a progress bar (the jobs' code)."""
 
 import json
+import os
+import uuid
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -9,6 +11,17 @@ from tqdm import tqdm
 from training.config import ConfigError, config_from_dict
 from training.models import TrainingJob
 from training.services import TrainingDataError, job_execute, n_training_images
+
+
+def foreground_job(config):
+    """The job row of a foreground run. Under torchrun every rank runs this command: they share the
+    launch's run id, so they agree on one job (rank 0 writes it, the others train beside it)."""
+    run_id = os.environ.get("TORCHELASTIC_RUN_ID")
+    if run_id is None or int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return TrainingJob.objects.create(config=config.to_dict())
+    job_id = uuid.uuid5(uuid.NAMESPACE_URL, f"clickme-torchrun:{run_id}:{json.dumps(config.to_dict(), sort_keys=True)}")
+    job, _created = TrainingJob.objects.get_or_create(pk=job_id, defaults={"config": config.to_dict()})
+    return job
 
 
 class Command(BaseCommand):
@@ -29,7 +42,7 @@ class Command(BaseCommand):
                 raise CommandError(f"cannot read {config}: {error}") from error
             except ConfigError as error:
                 raise CommandError(f"bad config: {error}") from error
-            job = TrainingJob.objects.create(config=checked.to_dict()).pk
+            job = foreground_job(checked).pk
             self.stdout.write(f"training job {job}")
         bar = tqdm(desc="training", unit="step", disable=not self.stdout.isatty() and job is None)
         try:
