@@ -124,9 +124,41 @@ def celery_worker_process(tmp_path_factory, django_db_setup):
     else:
         process.terminate()
         raise RuntimeError("the Celery worker did not answer within 60 s")
+    _worker_hostnames.append(hostname)
     yield types.SimpleNamespace(hostname=hostname, media_root=media_root)
+    _worker_hostnames.remove(hostname)
     process.terminate()
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+_worker_hostnames = []
+
+
+def _worker_idle(hostname, timeout_s=90.0):
+    """True once the worker answers with no active task and its queues on the broker are empty."""
+    import time
+
+    from clickme_site.celery import app
+
+    deadline = time.monotonic() + timeout_s
+    with app.connection_for_write() as conn:
+        client = conn.default_channel.client
+        while time.monotonic() < deadline:
+            queued = sum(client.llen(queue) for queue in ("celery", "maps", "training"))
+            active = app.control.inspect(destination=[hostname], timeout=1.0).active()
+            if queued == 0 and active is not None and not active.get(hostname):
+                return True
+            time.sleep(0.2)
+    return False
+
+
+@pytest.fixture(autouse=True)
+def _worker_quiet_before_flush(_django_db_marker):
+    """A transactional test's database is flushed after it; a worker still running one of its tasks
+    would hold row locks and deadlock the flush, so wait for it to go idle first."""
+    yield
+    for hostname in list(_worker_hostnames):
+        assert _worker_idle(hostname), f"the Celery worker {hostname} stayed busy"

@@ -14,8 +14,9 @@ def test_healthz_is_ok_with_a_real_worker(client, db, celery_worker_process):
 
 
 def test_healthz_names_an_unreachable_broker(client, db, monkeypatch):
-    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
-    response = client.get("/healthz")
+    with monkeypatch.context() as patch:
+        patch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+        response = client.get("/healthz")
     assert response.status_code == 503
     body = response.json()
     assert body["db"] == "ok" and body["broker"].startswith("error") and "broker" in body["detail"]
