@@ -51,14 +51,14 @@ class GALA(nn.Module):
 
 
 class GatedBlock(nn.Module):
-    """A residual block whose input is gated by an attention module (GALA or SE)."""
+    """A residual block whose input is gated by an attention module (GALA or SE); returns
+    (the block's output, the attention map)."""
 
     def __init__(self, attention, block):
         super().__init__()
         self.attention = attention
         self.block = block
-        self.last_map = None
 
     def forward(self, x):
-        gated, self.last_map = self.attention(x)
-        return self.block(gated)
+        gated, attention_map = self.attention(x)
+        return self.block(gated), attention_map

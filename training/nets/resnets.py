@@ -51,9 +51,16 @@ class AttentionResNet(nn.Module):
     def forward(self, x):
         b = self.backbone
         x = b.maxpool(b.relu(b.bn1(b.conv1(x))))
-        x = b.layer4(b.layer3(b.layer2(b.layer1(x))))
+        attention_maps = []
+        for stage in STAGES:
+            for block in getattr(b, stage):
+                if isinstance(block, GatedBlock):
+                    x, attention_map = block(x)
+                    attention_maps.append(attention_map)
+                else:
+                    x = block(x)
         logits = b.fc(torch.flatten(b.avgpool(x), 1))
-        return logits, [block.last_map for block in self.gated_blocks()]
+        return logits, attention_maps
 
 
 def _gate(backbone, stages, make_attention):
