@@ -60,7 +60,7 @@ class ClickMeDataset(Dataset):
 
     def __getitem__(self, index):
         sample = self.samples[index]
-        image = torch.from_numpy(np.ascontiguousarray(load_rgb(sample.image))).permute(2, 0, 1).float() / 255.0
+        image = torch.from_numpy(np.array(load_rgb(sample.image), dtype=np.uint8)).permute(2, 0, 1).float() / 255.0
         raw_map = sample.clickmap() if callable(sample.clickmap) else sample.clickmap
         has_map = raw_map is not None and float(np.max(raw_map)) > 0
         the_map = torch.from_numpy(np.asarray(raw_map, dtype=np.float32)) if has_map else torch.zeros(image.shape[1:])

@@ -190,3 +190,27 @@ def test_promotion_only_when_accuracy_and_alignment_do_not_fall(db, monkeypatch,
     assert decisions["less aligned"]["reason"] == "alignment fell" and decisions["worse"]["reason"] == "accuracy fell"
     assert decisions["better"]["promoted"] and decisions["better"]["old_top1"] == 0.8
     assert np.isclose(decisions["better"]["alignment"], 0.55)
+
+
+def test_a_scheduled_job_trains_decides_and_promotes_unattended(categories, settings, ranked_partner):
+    from training.services import job_execute
+
+    settings.CLICKME_TRAINING = {
+        **settings.CLICKME_TRAINING,
+        "RETRAIN_MIN_NEW_MAPS": 4,
+        "MIN_TOP1_FIRST_PROMOTION": 0.0,
+        "DEFAULT_CONFIG": {**SMALL},
+    }
+    benchmark_with_maps(categories)
+    job = scheduling.retrain_if_due()
+    version = job_execute(job.pk, device="cpu", echo=lambda *a: None)
+    job.refresh_from_db()
+    assert job.status == "done" and job.decision["promoted"] is True
+    assert job.decision["against"] == ranked_partner.name and job.decision["test_top1"] == version.metrics["test_top1"]
+    assert Partner.objects.get(is_active=True).model_version == version
+    # the next scheduled model must not lower accuracy or alignment to replace this one
+    settings.CLICKME_TRAINING = {**settings.CLICKME_TRAINING, "RETRAIN_MIN_NEW_MAPS": 0}
+    second = scheduling.retrain_if_due()
+    job_execute(second.pk, device="cpu", echo=lambda *a: None)
+    second.refresh_from_db()
+    assert second.decision["against"] == version.name and "old_top1" in second.decision
