@@ -21,6 +21,7 @@ from .npz_stream import NpzStreamWriter
 
 log = logging.getLogger(__name__)
 MIN_CLICKS = 1
+EXPORT_CHUNK = 64  # maps read, resized and written at a time: bounds an export's memory
 COMPLETED = (Round.State.WON, Round.State.EXPIRED)
 
 
@@ -167,8 +168,8 @@ def export_build(export_id):
         size = export.size
         with NpzStreamWriter(partial) as npz:
             with npz.stream("maps", (len(meta), size, size), np.float16) as put:
-                for start in range(0, len(meta), 256):
-                    ids = meta[start : start + 256, 0].tolist()
+                for start in range(0, len(meta), EXPORT_CHUNK):
+                    ids = meta[start : start + EXPORT_CHUNK, 0].tolist()
                     data = dict(ClickMap.objects.filter(image_id__in=ids).values_list("image_id", "data"))
                     put(
                         np.stack([maps.resize_bilinear(npy_array(data[i]).astype(np.float64), size, size) for i in ids])

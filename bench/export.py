@@ -37,18 +37,16 @@ when it was empty at the start) and the temporary folder.
 """
 
 import argparse
-import contextlib
 import json
 import os
 import resource
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from sandbox import BenchSandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -327,74 +325,14 @@ def child_stream(args):
 # ============================================================================== parent (no Django here)
 
 
-class World:
+class World(BenchSandbox):
     """Everything the benchmark creates; `close()` removes it all and is safe to call twice."""
 
     def __init__(self, args):
+        super().__init__(args.database_url, args.redis_url, "clickme-bench-export-", log)
         self.args = args
-        parts = urlsplit(args.database_url)
-        self.db_name = parts.path.lstrip("/")
-        if "bench" not in self.db_name:
-            raise SystemExit(f"refusing to drop and re-create database {self.db_name!r}: its name must contain 'bench'")
-        self.admin_url = urlunsplit(parts._replace(path="/postgres"))
-        self.tmp = Path(tempfile.mkdtemp(prefix="clickme-bench-export-"))
-        self.db_created = False
-        self.redis_flush_at_end = False
         self.process = None
-        self.env = dict(os.environ)
-        self.env.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "clickme_site.settings.base",
-                "DATABASE_URL": args.database_url,
-                "REDIS_URL": args.redis_url,
-                "CLICKME_VAR_DIR": str(self.tmp / "var"),
-                "CLICKME_MEDIA_ROOT": str(self.tmp / "media"),
-                "DJANGO_STATIC_ROOT": str(self.tmp / "static"),
-                "DJANGO_DEBUG": "false",
-                "DJANGO_LOG_LEVEL": "WARNING",
-                "OMP_NUM_THREADS": "1",
-                "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-            }
-        )
-        (self.tmp / "var").mkdir()
-        (self.tmp / "media").mkdir()
-
-    def _admin(self):
-        import psycopg2
-
-        connection = psycopg2.connect(self.admin_url)
-        connection.autocommit = True
-        return connection
-
-    def database_create(self):
-        with contextlib.closing(self._admin()) as connection, connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
-            cursor.execute(f'CREATE DATABASE "{self.db_name}"')
-        self.db_created = True
-
-    def database_drop(self):
-        if not self.db_created:
-            return
-        with contextlib.closing(self._admin()) as connection, connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
-        self.db_created = False
-
-    def redis_check(self):
-        import redis
-
-        size = redis.Redis.from_url(self.args.redis_url).dbsize()
-        if size:
-            log(f"warning: {self.args.redis_url} holds {size} keys already; it will not be flushed at the end")
-        else:
-            self.redis_flush_at_end = True
-
-    def redis_flush(self):
-        if not self.redis_flush_at_end:
-            return
-        import redis
-
-        redis.Redis.from_url(self.args.redis_url).flushdb()
-        self.redis_flush_at_end = False
+        self.env["OMP_NUM_THREADS"] = "1"
 
     def child_stop(self):
         if self.process is not None and self.process.poll() is None:
@@ -435,12 +373,7 @@ class World:
         return self.run(*arguments, label=f"{mode} {options}")
 
     def close(self):
-        for step in (self.child_stop, self.database_drop, self.redis_flush):
-            try:
-                step()
-            except Exception as error:  # keep cleaning up whatever failed
-                log(f"cleanup: {step.__name__} failed: {error}")
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.cleanup(self.child_stop)
 
 
 def sizes(text):

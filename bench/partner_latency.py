@@ -51,12 +51,12 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from sandbox import BenchSandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -99,84 +99,19 @@ def cores():
 # --------------------------------------------------------------------------------------------- world
 
 
-class World:
+class World(BenchSandbox):
     """Everything the benchmark creates; `close()` removes it all and is safe to call twice."""
 
     def __init__(self, args):
+        super().__init__(args.database_url, args.redis_url, "clickme-bench-", log)
         self.args = args
-        self.tmp = Path(tempfile.mkdtemp(prefix="clickme-bench-"))
-        self.database_url = args.database_url
-        parts = urlsplit(self.database_url)
-        self.db_name = parts.path.lstrip("/")
-        if "bench" not in self.db_name:
-            raise SystemExit(f"refusing to drop and re-create database {self.db_name!r}: its name must contain 'bench'")
-        self.admin_url = urlunsplit(parts._replace(path="/postgres"))
-        self.db_created = False
-        self.redis_flush_at_end = False
         self.gunicorn = None
         self.pool = None
         self.gunicorn_log = self.tmp / "gunicorn.log"
         self.port = None
-        self.env = dict(os.environ)
-        self.env.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "clickme_site.settings.base",
-                "DATABASE_URL": self.database_url,
-                "REDIS_URL": args.redis_url,
-                "CLICKME_VAR_DIR": str(self.tmp / "var"),
-                "CLICKME_MEDIA_ROOT": str(self.tmp / "media"),
-                "DJANGO_STATIC_ROOT": str(self.tmp / "static"),
-                "CLICKME_PLAYS_PER_IMAGE": str(10**9),
-                "CLICKME_TORCH_THREADS": "1",
-                "DJANGO_DEBUG": "false",
-                "DJANGO_LOG_LEVEL": "WARNING",
-                "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-            }
-        )
+        self.env.update({"CLICKME_PLAYS_PER_IMAGE": str(10**9), "CLICKME_TORCH_THREADS": "1"})
         if args.omp_threads:
             self.env["OMP_NUM_THREADS"] = str(args.omp_threads)
-        (self.tmp / "var").mkdir()
-        (self.tmp / "media").mkdir()
-
-    # -- database and redis
-
-    def _admin(self):
-        import psycopg2
-
-        connection = psycopg2.connect(self.admin_url)
-        connection.autocommit = True
-        return connection
-
-    def database_create(self):
-        with contextlib.closing(self._admin()) as connection, connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
-            cursor.execute(f'CREATE DATABASE "{self.db_name}"')
-        self.db_created = True
-
-    def database_drop(self):
-        if not self.db_created:
-            return
-        with contextlib.closing(self._admin()) as connection, connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
-        self.db_created = False
-
-    def redis_check(self):
-        import redis
-
-        client = redis.Redis.from_url(self.args.redis_url)
-        size = client.dbsize()
-        if size:
-            log(f"warning: {self.args.redis_url} holds {size} keys already; it will not be flushed at the end")
-        else:
-            self.redis_flush_at_end = True
-
-    def redis_flush(self):
-        if not self.redis_flush_at_end:
-            return
-        import redis
-
-        redis.Redis.from_url(self.args.redis_url).flushdb()
-        self.redis_flush_at_end = False
 
     # -- manage.py
 
@@ -344,15 +279,7 @@ class World:
             self.pool = None
 
     def close(self):
-        for step in (self.gunicorn_stop, self.pool_stop, self.database_drop, self.redis_flush):
-            try:
-                step()
-            except Exception as error:  # keep cleaning up whatever failed
-                log(f"cleanup: {step.__name__} failed: {error}")
-        if not self.args.keep_tmp:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        else:
-            log(f"kept {self.tmp}")
+        self.cleanup(self.gunicorn_stop, self.pool_stop, keep_tmp=self.args.keep_tmp)
 
 
 # ------------------------------------------------------------------------------------- CPU accounting
