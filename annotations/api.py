@@ -147,7 +147,7 @@ class MapNpy(APIView):
     )
     def get(self, request, pk):
         clickmap = _map_of(pk)
-        data = services.npy_bytes(services.npy_array(clickmap.data), dtype="float32")
+        data = bytes(clickmap.data)
         response = HttpResponse(data, content_type="application/octet-stream")
         response["Content-Disposition"] = f'attachment; filename="clickme-map-{clickmap.image_id}.npy"'
         return response

@@ -9,10 +9,10 @@ from game.models import Image
 
 
 class ClickMap(models.Model):
-    """The map of SCIENCE.md section 2 for one image, as float16 .npy bytes, with its summary."""
+    """The map of SCIENCE.md section 2 for one image, as float32 .npy bytes, with its summary."""
 
     image = models.OneToOneField(Image, on_delete=models.CASCADE, related_name="clickmap")
-    data = models.BinaryField(help_text="float16 .npy bytes, shape (height, width), max 1")
+    data = models.BinaryField(help_text="float32 .npy bytes, shape (height, width), max 1")
     height = models.PositiveIntegerField()
     width = models.PositiveIntegerField()
     n_players = models.PositiveIntegerField()
@@ -48,6 +48,7 @@ class Export(models.Model):
     error = models.TextField(blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="last sign of life of the worker building it")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

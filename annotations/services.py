@@ -4,6 +4,7 @@ import hashlib
 import io
 import logging
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +23,11 @@ from .npz_stream import NpzStreamWriter
 log = logging.getLogger(__name__)
 MIN_CLICKS = 1
 EXPORT_CHUNK = 64  # maps read, resized and written at a time: bounds an export's memory
+EXPORT_LEASE = timedelta(minutes=10)  # a running export silent for this long was lost with its worker
 COMPLETED = (Round.State.WON, Round.State.EXPIRED)
 
 
-def npy_bytes(array, dtype=np.float16):
+def npy_bytes(array, dtype=np.float32):
     buffer = io.BytesIO()
     np.save(buffer, np.asarray(array, dtype=dtype), allow_pickle=False)
     return buffer.getvalue()
@@ -151,9 +153,11 @@ def _sha256_file(path):
 
 def export_build(export_id):
     """Write the export's .npz (maps resized to its size, float16) in constant memory."""
-    updated = Export.objects.filter(pk=export_id, status=Export.Status.QUEUED).update(status=Export.Status.RUNNING)
+    now = timezone.now()
+    claimable = Q(status=Export.Status.QUEUED) | Q(status=Export.Status.RUNNING, claimed_at__lt=now - EXPORT_LEASE)
+    updated = Export.objects.filter(claimable, pk=export_id).update(status=Export.Status.RUNNING, claimed_at=now)
     if not updated:
-        return  # already built, building or failed: the task is safe to run twice
+        return  # built, failed, or being built by a live worker: the task is safe to deliver twice
     export = Export.objects.get(pk=export_id)
     final = export_path(export)
     partial = final.with_suffix(".partial")

@@ -236,19 +236,31 @@ def round_score(elapsed_ms, time_limit_ms):
 def clicks_record(player, round_id, raw_clicks):
     """Store the new clicks of an open round, then let the partner look; returns (round, guesses, recognized).
 
-    The round row is locked for the whole call, so concurrent posts of one round are applied one
-    after the other and no click is lost or stored twice. A post after the time limit closes the
-    round (kept) and is refused with 409 round_closed.
+    The clicks are validated and appended under a row lock and committed before the partner runs, so
+    concurrent posts of one round are applied one after the other, no click is lost or stored twice,
+    and a failing partner costs the answer its guesses, never the clicks. A post after the time
+    limit closes the round (kept) and is refused with 409 round_closed.
     """
-    outcome = _clicks_record_locked(player, round_id, raw_clicks)
-    if outcome is None:
+    now = timezone.now()
+    appended = _clicks_append(player, round_id, raw_clicks, now)
+    if appended is None:
         raise Conflict("the round's time is up", "round_closed")
-    return outcome
+    round_, last_t_ms = appended
+    try:
+        guesses, recognized = partner_guesses(round_)
+    except Exception:  # a broken partner must not stop the collection of clicks
+        log.exception("the partner failed on round %s", round_id)
+        return round_, [], False
+    if not recognized:
+        Round.objects.filter(pk=round_.pk, state=Round.State.OPEN).update(last_guesses=guesses)
+        round_.last_guesses = guesses
+        return round_, guesses, False
+    return _round_win(player, round_id, guesses, last_t_ms, now), guesses, True
 
 
 @transaction.atomic
-def _clicks_record_locked(player, round_id, raw_clicks):
-    now = timezone.now()
+def _clicks_append(player, round_id, raw_clicks, now):
+    """Validate and store the clicks; (round, t_ms of the last new click), or None when time is up."""
     round_ = _locked_round(player, round_id)
     if round_.state != Round.State.OPEN:
         raise Conflict(f"the round is {round_.state}", "round_closed")
@@ -270,18 +282,29 @@ def _clicks_record_locked(player, round_id, raw_clicks):
         raise ServiceError(str(error), error.code) from error
     round_.clicks = round_.clicks + clicks
     round_.n_clicks = len(round_.clicks)
-    guesses, recognized = partner_guesses(round_)
+    round_.save(update_fields=["clicks", "n_clicks"])
+    return round_, clicks[-1][2]
+
+
+@transaction.atomic
+def _round_win(player, round_id, guesses, last_t_ms, now):
+    """The partner recognised the image: the round is won, scored by the time it took (SCIENCE.md 1)."""
+    round_ = _locked_round(player, round_id)
+    if round_.state != Round.State.OPEN:
+        return round_  # a concurrent post already won it, or it expired meanwhile
+    server_elapsed_ms = (now - round_.started_at).total_seconds() * 1000.0
+    # The browser's clock counts, but never more than the grace below the server's.
+    elapsed_ms = int(max(last_t_ms, server_elapsed_ms - game_setting("CLICK_GRACE_MS")))
+    elapsed_ms = min(max(elapsed_ms, 0), round_.time_limit_ms)
     round_.last_guesses = guesses
-    if recognized:
-        server_elapsed_ms = (now - round_.started_at).total_seconds() * 1000.0
-        # The browser's clock counts, but never more than the grace below the server's.
-        elapsed_ms = int(max(clicks[-1][2], server_elapsed_ms - game_setting("CLICK_GRACE_MS")))
-        elapsed_ms = min(max(elapsed_ms, 0), round_.time_limit_ms)
-        score = round_score(elapsed_ms, round_.time_limit_ms)
-        _round_close(round_, Round.State.WON, now=now, score=score, recognized_at_ms=elapsed_ms)
-    else:
-        round_.save(update_fields=["clicks", "n_clicks", "last_guesses"])
-    return round_, guesses, recognized
+    _round_close(
+        round_,
+        Round.State.WON,
+        now=now,
+        score=round_score(elapsed_ms, round_.time_limit_ms),
+        recognized_at_ms=elapsed_ms,
+    )
+    return round_
 
 
 @transaction.atomic

@@ -27,8 +27,9 @@ def best_config():
 
 def retrain_if_due():
     """Queue a scheduled job when at least RETRAIN_MIN_NEW_MAPS maps changed since the last model."""
-    from .services import job_submit
+    from .services import job_submit, jobs_reap_lost
 
+    jobs_reap_lost()  # a scheduled job lost with its worker must not block retraining for ever
     if TrainingJob.objects.filter(
         kind=TrainingJob.Kind.SCHEDULED, status__in=[TrainingJob.Status.QUEUED, TrainingJob.Status.RUNNING]
     ).exists():

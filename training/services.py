@@ -6,12 +6,14 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import torch
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from annotations.models import ClickMap
@@ -27,6 +29,7 @@ from .trainer import TrainingCancelled, evaluate, net_for, train
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 2.0
+JOB_LEASE = timedelta(minutes=30)  # a running job silent for this long was lost with its worker
 
 
 class TrainingDataError(ValueError):
@@ -76,6 +79,16 @@ def job_submit(raw_config, user=None, kind=TrainingJob.Kind.MANUAL):
     return job
 
 
+def jobs_reap_lost(now=None):
+    """Running jobs whose process has been silent past the lease fail with that reason."""
+    now = now or timezone.now()
+    return TrainingJob.objects.filter(status=TrainingJob.Status.RUNNING, heartbeat_at__lt=now - JOB_LEASE).update(
+        status=TrainingJob.Status.FAILED,
+        finished_at=now,
+        error=f"no sign of life for {JOB_LEASE}: the worker running it was lost",
+    )
+
+
 def job_cancel(job):
     """A queued job is cancelled at once; a running one when its process notices (within seconds)."""
     TrainingJob.objects.filter(pk=job.pk, status=TrainingJob.Status.QUEUED).update(
@@ -93,9 +106,13 @@ def job_dir(job_id):
 def job_run(job_id, poll_s=1.0):
     """What the worker does: run the job in a child process, so a crash, an out-of-memory kill or a
     cancel never takes the worker down; watch for cancellation; record how it ended."""
-    job = TrainingJob.objects.filter(pk=job_id).first()
-    if job is None or job.status != TrainingJob.Status.QUEUED:
-        return  # cancelled before it started, or already run: safe to deliver twice
+    stale = timezone.now() - JOB_LEASE
+    claimable = Q(status=TrainingJob.Status.QUEUED) | Q(status=TrainingJob.Status.RUNNING, heartbeat_at__lt=stale)
+    if not TrainingJob.objects.filter(claimable, pk=job_id).update(
+        status=TrainingJob.Status.RUNNING, heartbeat_at=timezone.now()
+    ):
+        return  # cancelled, finished, or run by a live process: safe to deliver twice
+    # (a job whose worker was lost is taken over here and resumes from its last checkpoint)
     directory = job_dir(job_id)
     directory.mkdir(parents=True, exist_ok=True)
     log_path = directory / "log.txt"
@@ -140,7 +157,9 @@ def _throttled_progress(job_id):
         now = time.monotonic()
         if now - last[0] >= PROGRESS_EVERY_S or fraction >= 1.0:
             last[0] = now
-            TrainingJob.objects.filter(pk=job_id).update(progress=round(min(fraction, 1.0), 4))
+            TrainingJob.objects.filter(pk=job_id).update(
+                progress=round(min(fraction, 1.0), 4), heartbeat_at=timezone.now()
+            )
 
     return update
 
@@ -189,7 +208,9 @@ def job_execute(job_id, device=None, progress_bar=None, echo=print):
 
         def on_epoch(record):
             job_now = TrainingJob.objects.get(pk=job_id)
-            TrainingJob.objects.filter(pk=job_id).update(history=[*job_now.history, record], metrics=record)
+            TrainingJob.objects.filter(pk=job_id).update(
+                history=[*job_now.history, record], metrics=record, heartbeat_at=timezone.now()
+            )
             echo(
                 f"epoch {record['epoch']}: "
                 + ", ".join(f"{k} {v:.4g}" for k, v in record.items() if isinstance(v, float))

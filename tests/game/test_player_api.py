@@ -197,3 +197,14 @@ def test_leaderboard_ranks_players_by_score_in_the_period(make_player, categorie
 def test_bad_leaderboard_queries_get_400(player_client, params):
     response = player_client.get("/api/game/leaderboard/", **params)
     assert response.status_code == 400 and response.json()["detail"]
+
+
+def test_a_broken_partner_answers_no_guesses_and_keeps_the_clicks(player_client, unrecognised_images, ranked_partner):
+    from game.models import Partner
+
+    body = player_client.start()
+    Partner.objects.filter(pk=ranked_partner.pk).update(weights_file="/nonexistent/partner.pt2")
+    response = player_client.clicks(body["round_id"], [[4, 4, 100], [5, 5, 150]])
+    assert response.status_code == 200
+    assert response.json() == {"guesses": [], "recognized": False, "state": "open", "score": 0}
+    assert stored(body["round_id"]) == ("open", 0, 2, [[4, 4, 100], [5, 5, 150]])

@@ -214,3 +214,31 @@ def test_a_scheduled_job_trains_decides_and_promotes_unattended(categories, sett
     job_execute(second.pk, device="cpu", echo=lambda *a: None)
     second.refresh_from_db()
     assert second.decision["against"] == version.name and "old_top1" in second.decision
+
+
+def test_a_job_lost_with_its_worker_is_taken_over_or_reaped(db, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from training import services
+
+    runs = []
+    monkeypatch.setattr(services.subprocess, "Popen", lambda *a, **k: runs.append(a) or _Finished())
+    live = TrainingJob.objects.create(config=SMALL, status="running", heartbeat_at=timezone.now())
+    lost = TrainingJob.objects.create(config=SMALL, status="running", heartbeat_at=timezone.now() - timedelta(hours=1))
+    services.job_run(live.pk, poll_s=0)
+    assert runs == []  # a live job is not run twice
+    services.job_run(lost.pk, poll_s=0)
+    assert len(runs) == 1  # the lost one is taken over (it resumes from its checkpoint)
+    TrainingJob.objects.filter(pk=lost.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    assert services.jobs_reap_lost() == 1
+    lost.refresh_from_db()
+    assert lost.status == "failed" and "worker running it was lost" in lost.error
+
+
+class _Finished:
+    returncode = 0
+
+    def poll(self):
+        return 0
