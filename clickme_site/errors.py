@@ -1,8 +1,9 @@
 """One error shape for every API answer: {"detail": "...", "code": "..."} with a 4xx status."""
 
+from django.http import JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import APIView, exception_handler
 
 
 class ServiceError(Exception):
@@ -57,3 +58,18 @@ def api_exception_handler(exc, context):
         codes = exc.get_codes()
         response.data = {"detail": str(exc.detail), "code": codes if isinstance(codes, str) else "error"}
     return response
+
+
+class ResearchNotFound(APIView):
+    """Any /api/v1/ path that matches nothing: 401 without a token (API.md), else a JSON 404."""
+
+    schema = None
+
+    def _not_found(self, request, *args, **kwargs):
+        raise NotFound("no such endpoint", "not_found")
+
+    get = post = put = patch = delete = _not_found
+
+
+def api_not_found(request):
+    return JsonResponse({"detail": "no such endpoint", "code": "not_found"}, status=404)

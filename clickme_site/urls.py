@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from .errors import ResearchNotFound, api_not_found
 from .health import healthz
 
 
@@ -20,6 +21,8 @@ urlpatterns = [
     path("api/v1/", include("training.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    re_path(r"^api/v1/.*$", ResearchNotFound.as_view()),
+    re_path(r"^api/.*$", api_not_found),
     re_path(r"^media/(?P<path>.*)$", media),
     path("", include("frontend.urls")),
 ]

@@ -95,6 +95,7 @@ class RoundSerializer(serializers.Serializer):
     time_limit_ms = serializers.IntegerField()
     bubble_size_px = serializers.IntegerField()
     max_clicks = serializers.IntegerField()
+    max_clicks_per_post = serializers.IntegerField()
     started_at = serializers.DateTimeField()
 
 
@@ -120,6 +121,7 @@ class RoundsView(PlayerView):
             "time_limit_ms": round_.time_limit_ms,
             "bubble_size_px": services.game_setting("BUBBLE_SIZE_PX"),
             "max_clicks": services.game_setting("MAX_CLICKS"),
+            "max_clicks_per_post": services.game_setting("MAX_CLICKS_PER_POST"),
             "started_at": round_.started_at,
         }
         return Response(RoundSerializer(data).data, status=status.HTTP_201_CREATED)

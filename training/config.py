@@ -117,8 +117,10 @@ def config_from_dict(raw, n_train_images=None):
     if raw["arch"] not in architectures():
         raise ConfigError("arch", f"unknown architecture {raw['arch']!r}; known: {', '.join(architectures())}")
     stages = raw.get("stages", ["layer3"])
-    if not stages or any(s not in STAGES for s in stages):
-        raise ConfigError("stages", f"a non-empty list of {', '.join(STAGES)}")
+    if not stages or any(s not in STAGES for s in stages) or len(set(stages)) != len(stages):
+        raise ConfigError("stages", f"a non-empty list of distinct stages among {', '.join(STAGES)}")
+    if raw.get("optimizer", "sgd") == "sgd" and raw.get("momentum", 0.9) <= 0:
+        raise ConfigError("momentum", "SGD with Nesterov momentum needs momentum > 0")
     if n_train_images is not None and raw["batch_size"] > n_train_images:
         raise ConfigError("batch_size", f"{raw['batch_size']} is more than the {n_train_images} training images")
     return TrainConfig(**{k: (float(v) if types[k] is float and v is not None else v) for k, v in raw.items()})

@@ -26,9 +26,9 @@ def attention_distance(attention_map, clickme_maps, has_map, resized=None):
     return (per_image * weight).sum() / weight.sum().clamp_min(1.0)
 
 
-def clickme_loss(logits, targets, attention_maps, clickme_maps, has_map, lambda_clickme):
+def clickme_loss(logits, targets, attention_maps, clickme_maps, has_map, lambda_clickme, label_smoothing=0.0):
     """Loss = CE + lambda * mean over GALA layers of d_l. Returns (loss, cross-entropy, attention term)."""
-    cross_entropy = F.cross_entropy(logits.float(), targets)
+    cross_entropy = F.cross_entropy(logits.float(), targets, label_smoothing=label_smoothing)
     if not attention_maps:
         attention = cross_entropy * 0.0
     else:

@@ -196,7 +196,9 @@ def train(
             images, labels, maps, has_map = _to_device(batch, device, channels_last)
             with _autocast(device):
                 logits, attention = wrapped(images)
-            loss, ce, attn = clickme_loss(logits, labels, attention, maps, has_map, config.lambda_clickme)
+            loss, ce, attn = clickme_loss(
+                logits, labels, attention, maps, has_map, config.lambda_clickme, config.label_smoothing
+            )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

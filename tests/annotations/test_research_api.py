@@ -256,3 +256,10 @@ def test_an_export_lost_with_its_worker_is_taken_over(researcher, built):
     Export.objects.filter(pk=export_id).update(claimed_at=timezone.now() - timedelta(hours=1))
     services.export_build(export_id)
     assert Export.objects.get(pk=export_id).status == "done"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nothing/", "/api/v1/models/abc/promote/", "/api/v1/exports/not-a-uuid/"])
+def test_unmatched_research_paths_are_401_without_a_token_and_json_404_with_one(researcher, path):
+    assert APIClient().get(path).status_code == 401
+    response = researcher.get(path)
+    assert response.status_code == 404 and response.json()["code"] == "not_found"

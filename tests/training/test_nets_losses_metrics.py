@@ -14,6 +14,9 @@ from training.nets.resnets import architectures, build_net
 def test_gala_matches_the_formula():
     torch.manual_seed(0)
     module = GALA(8, reduction=4)
+    with torch.no_grad():  # distinct gains, so a and m cannot be swapped unnoticed
+        module.add_gain.copy_(torch.rand(8) * 2)
+        module.mul_gain.copy_(torch.rand(8) * 2 - 1)
     x = torch.randn(2, 8, 5, 5)
     y, amap = module(x)
     g = module.global_path(x)[:, :, None, None]

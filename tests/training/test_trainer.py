@@ -115,3 +115,12 @@ def test_bad_configs_name_the_key(raw, key):
     with pytest.raises(ConfigError) as error:
         config_from_dict({**base, **raw}, n_train_images=50)
     assert error.value.key == key
+
+
+@pytest.mark.parametrize("raw, key", [({"stages": ["layer3", "layer3"]}, "stages"), ({"momentum": 0.0}, "momentum")])
+def test_configs_that_would_crash_training_are_refused(raw, key):
+    base = {"arch": "gala_resnet18", "lambda_clickme": 1.0, "epochs": 1, "batch_size": 8, "image_size": 64, "seed": 0}
+    with pytest.raises(ConfigError) as error:
+        config_from_dict({**base, **raw})
+    assert error.value.key == key
+    assert config_from_dict({**base, "optimizer": "adamw", "momentum": 0.0}).momentum == 0.0
