@@ -1,17 +1,10 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from .errors import ResearchNotFound, api_not_found
 from .health import healthz
-
-
-def media(request, path):
-    """Uploaded media (served images); MEDIA_ROOT is read per request so settings overrides apply."""
-    return serve(request, path, document_root=settings.MEDIA_ROOT)
-
+from .media import media
 
 urlpatterns = [
     path("admin/", admin.site.urls),

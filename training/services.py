@@ -36,12 +36,11 @@ class TrainingDataError(ValueError):
     """The database holds no images (or no maps) to train on."""
 
 
-def _lazy_map(image_id):
-    def load():
-        data = ClickMap.objects.filter(image_id=image_id).values_list("data", flat=True).first()
-        return None if data is None else npy_array(data).astype(np.float32)
-
-    return load
+def _maps_in_memory(image_ids):
+    """{image id: map as float16}, read here: DataLoader worker processes must not share the
+    parent's database connection (half the size of float32, and ample for a training target)."""
+    rows = ClickMap.objects.filter(image_id__in=image_ids).values_list("image_id", "data").iterator(chunk_size=200)
+    return {image_id: npy_array(data).astype(np.float16) for image_id, data in rows}
 
 
 def training_data(config):
@@ -50,14 +49,11 @@ def training_data(config):
     if len(categories) < 2:
         raise TrainingDataError("no training images: import images of at least two categories first")
     label_of = {c.id: i for i, c in enumerate(categories)}
-    with_map = set(ClickMap.objects.values_list("image_id", flat=True))
     splits = {}
     for split in ("train", "val", "test"):
-        images = Image.objects.filter(split=split, active=True, category__in=categories).order_by("id")
-        splits[split] = [
-            Sample(image.file.path, label_of[image.category_id], _lazy_map(image.id) if image.id in with_map else None)
-            for image in images
-        ]
+        images = list(Image.objects.filter(split=split, active=True, category__in=categories).order_by("id"))
+        maps = _maps_in_memory([image.id for image in images])
+        splits[split] = [Sample(image.file.path, label_of[image.category_id], maps.get(image.id)) for image in images]
     if config.lambda_clickme > 0 and not any(s.clickmap is not None for s in splits["train"]):
         raise TrainingDataError("no ClickMe maps for the training images: lambda_clickme > 0 needs maps")
     rhos = list(ClickMap.objects.filter(split_half_rho__isnull=False).values_list("split_half_rho", flat=True))

@@ -242,3 +242,14 @@ class _Finished:
 
     def poll(self):
         return 0
+
+
+def test_data_loader_worker_processes_train_without_touching_the_database(categories):
+    from training.services import job_execute
+
+    benchmark_with_maps(categories)
+    job = TrainingJob.objects.create(config={**SMALL, "epochs": 1, "num_workers": 2})
+    job_execute(job.pk, device="cpu", echo=lambda *a: None)
+    job.refresh_from_db()
+    assert job.status == "done", job.error
+    assert TrainingJob.objects.filter(pk=job.pk).exists()  # the test's own connection still works
