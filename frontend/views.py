@@ -1,6 +1,7 @@
 """The pages: the game and the leaderboard (their logic is in static ES modules)."""
 
 from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
@@ -16,3 +17,10 @@ def game_page(request):
 @ensure_csrf_cookie
 def leaderboard_page(request):
     return render(request, "frontend/leaderboard.html")
+
+
+@staff_member_required
+def dashboard_page(request):
+    from .monitoring import dashboard_figures
+
+    return render(request, "frontend/dashboard.html", {"figures": dashboard_figures()})
