@@ -11,7 +11,7 @@ What it does, all in one run (see bench/README.md):
    and runs `migrate`.
 2. Seeds rows with bulk_create (in a child process): 10 categories; as many images as the largest
    map count (all pointing at one shared 1 x 1 PNG, a distinct sha256 each, 256 x 256); 2,000
-   players; ClickMaps holding real float16 256 x 256 .npy bytes (8 distinct maps made by
+   players; ClickMaps holding real float32 256 x 256 .npy bytes (as stored) (8 distinct maps made by
    `annotations.maps.clickme_map` from clustered clicks, reused round-robin); completed rounds with
    60 integer [x, y, t_ms] clicks each (one per player and image, as the unique constraint wants).
    The database is filled up to each size in turn (1,000 maps and 10,000 rounds, then 10,000 maps
