@@ -25,7 +25,8 @@ def _workers():
     return len(app.control.ping(timeout=1.0) or [])
 
 
-def healthz(request):
+def health_report():
+    """{"db": "ok"|"error", "broker": "ok"|"error", "workers": N} and whether all is well."""
     body, healthy = {}, True
     for part, probe in (("db", _database), ("broker", _broker)):
         try:
@@ -42,6 +43,11 @@ def healthz(request):
         body["workers"] = 0
     if body["workers"] == 0:
         healthy = False
+    return body, healthy
+
+
+def healthz(request):
+    body, healthy = health_report()
     if not healthy:
         failing = [part for part in ("db", "broker") if body[part] != "ok"] or ["workers"]
         body["detail"] = f"unhealthy: {', '.join(failing)}"

@@ -14,21 +14,6 @@ from training.models import ModelVersion, TrainingJob
 COMPLETED = (Round.State.WON, Round.State.EXPIRED)
 
 
-def _health():
-    parts = {}
-    for name, probe in (("database", health._database), ("broker", health._broker)):
-        try:
-            probe()
-            parts[name] = "ok"
-        except Exception:  # shown as down; the details are in the log
-            parts[name] = "down"
-    try:
-        parts["workers"] = health._workers() if parts["broker"] == "ok" else 0
-    except Exception:
-        parts["workers"] = 0
-    return parts
-
-
 def _queue_lengths():
     from clickme_site.celery import app
 
@@ -56,7 +41,7 @@ def dashboard_figures(now=None):
     rounds["win_rate_day"] = rounds["won_day"] / rounds["completed_day"] if rounds["completed_day"] else None
     maps = ClickMap.objects.aggregate(n=Count("id"), rho=Avg("split_half_rho"))
     return {
-        "health": _health(),
+        "health": health.health_report()[0],
         "queues": _queue_lengths(),
         "players": {"total": Player.objects.count(), "new_day": Player.objects.filter(created_at__gte=day).count()},
         "rounds": rounds,

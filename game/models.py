@@ -5,6 +5,11 @@ import uuid
 from django.db import models
 
 
+def anonymous_name(public_id):
+    """How a player without a nickname is shown."""
+    return f"anonymous {str(public_id)[:8]}"
+
+
 class Category(models.Model):
     name = models.CharField(max_length=200, unique=True)
     wnid = models.CharField("WordNet id", max_length=32, unique=True)
@@ -57,11 +62,7 @@ class Player(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self):
-        return self.nickname or f"anonymous {str(self.public_id)[:8]}"
-
-    @property
-    def display_name(self):
-        return str(self)
+        return self.nickname or anonymous_name(self.public_id)
 
 
 class Partner(models.Model):
@@ -123,7 +124,3 @@ class Round(models.Model):
 
     def __str__(self):
         return f"round {self.pk} ({self.state})"
-
-    @property
-    def is_completed(self):
-        return self.state in (self.State.WON, self.State.EXPIRED)

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from .models import Round
+from .models import Round, anonymous_name
 
 LEADERBOARD_PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "all": None}
 COMPLETED = (Round.State.WON, Round.State.EXPIRED)
@@ -41,6 +41,6 @@ def leaderboard(period, limit, now=None):
     for position, row in enumerate(rows, start=1):
         if row["score"] != previous_score:
             rank, previous_score = position, row["score"]
-        nickname = row["player__nickname"] or f"anonymous {str(row['player__public_id'])[:8]}"
+        nickname = row["player__nickname"] or anonymous_name(row["player__public_id"])
         entries.append({"rank": rank, "nickname": nickname, "score": row["score"], "rounds_won": row["rounds_won"]})
     return entries

@@ -53,22 +53,26 @@ def categories(db):
     return [CategoryFactory(name=f"category {k}", wnid=f"s{k:07d}") for k in range(7)]
 
 
-@pytest.fixture
-def ranked_partner(categories, tmp_path):
-    """A registered, active partner whose top 5 are always categories 0-4 (6 and 7 are never recognised)."""
+def constant_partner(name, categories, scores, folder):
+    """Register and activate a real exported partner that always ranks `categories` by `scores`."""
     from game.partner_registry import partner_register
 
-    scores = [7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0]
     path = partner_export(
         ConstantLogits(scores),
-        tmp_path / "ranked.pt2",
+        folder / f"{name}.pt2",
         categories=[{"wnid": c.wnid, "name": c.name} for c in categories],
         input_size=32,
         mean=(0.5, 0.5, 0.5),
         std=(0.25, 0.25, 0.25),
         architecture="constant",
     )
-    return partner_register(name="ranked", weights_path=path, activate=True)
+    return partner_register(name=name, weights_path=path, activate=True)
+
+
+@pytest.fixture
+def ranked_partner(categories, tmp_path):
+    """A registered, active partner whose top 5 are always categories 0-4 (5 and 6 are never recognised)."""
+    return constant_partner("ranked", categories, [7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0], tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from PIL import Image as PILImage
 from playwright.sync_api import expect
 
 from game.models import Category, Player, Round
-from tests.conftest import ConstantLogits, synthetic_image
+from tests.conftest import synthetic_image
 from tests.factories import PlayerFactory, RoundFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -257,22 +257,11 @@ def test_markup_in_nicknames_is_refused_and_never_runs(page):
 @pytest.fixture
 def named_partner(db, tmp_path):
     """Like `ranked_partner`, with the synthetic benchmark's category names (for the README's pictures)."""
-    from game.partner_registry import partner_register
     from game.synthetic_benchmark import CATEGORIES
-    from training.partner_export import partner_export
+    from tests.conftest import constant_partner
 
     categories = [Category.objects.create(name=name, wnid=wnid) for name, wnid, _rgb in CATEGORIES]
-    scores = [3.0, 2.6, 2.1, 1.7, 1.4, 0.5, 0.4, 0.3, 0.2, 0.1]
-    path = partner_export(
-        ConstantLogits(scores),
-        tmp_path / "named.pt2",
-        categories=[{"wnid": c.wnid, "name": c.name} for c in categories],
-        input_size=32,
-        mean=(0.5, 0.5, 0.5),
-        std=(0.25, 0.25, 0.25),
-        architecture="constant",
-    )
-    partner_register(name="named", weights_path=path, activate=True)
+    constant_partner("named", categories, [3.0, 2.6, 2.1, 1.7, 1.4, 0.5, 0.4, 0.3, 0.2, 0.1], tmp_path)
     return categories
 
 

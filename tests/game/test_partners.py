@@ -12,6 +12,10 @@ from game.models import Partner
 from game.services import partner_activate
 
 
+def register(*arguments):
+    call_command("register_partner", *arguments)
+
+
 @pytest.fixture
 def resnet_weights(tmp_path, categories):
     """A resnet18 state dict with 4 outputs and a class index mapping outputs to wnids (2 known)."""
@@ -32,8 +36,7 @@ def resnet_weights(tmp_path, categories):
 
 def test_register_partner_maps_outputs_to_categories_by_wnid(resnet_weights, categories, capsys):
     weights, class_index, _model = resnet_weights
-    call_command(
-        "register_partner",
+    register(
         "--weights",
         str(weights),
         "--arch",
@@ -57,7 +60,7 @@ def test_register_partner_maps_outputs_to_categories_by_wnid(resnet_weights, cat
 
 def test_a_registered_torchvision_partner_answers_like_the_network(resnet_weights, categories):
     weights, class_index, model = resnet_weights
-    call_command("register_partner", "--weights", str(weights), "--arch", "resnet18", "--class-index", str(class_index))
+    register("--weights", str(weights), "--arch", "resnet18", "--class-index", str(class_index))
     partner = Partner.objects.get()
     spec = partner_runtime.PartnerSpec(
         "resnet18", partner.weights_file, 4, 224, partner_runtime.IMAGENET_MEAN, partner_runtime.IMAGENET_STD
@@ -82,25 +85,15 @@ def test_a_file_that_is_not_a_checkpoint_is_refused_and_nothing_registered(
     else:
         bad.write_bytes(content)
     with pytest.raises(CommandError, match="not registered"):
-        call_command("register_partner", "--weights", str(bad), "--arch", "resnet18", "--class-index", str(class_index))
+        register("--weights", str(bad), "--arch", "resnet18", "--class-index", str(class_index))
     with pytest.raises(CommandError, match="not registered"):
-        call_command("register_partner", "--weights", str(bad))
+        register("--weights", str(bad))
     assert not Partner.objects.exists()
 
 
-def test_only_one_partner_is_active_and_rounds_record_theirs(ranked_partner, resnet_weights, categories):
+def test_activating_a_partner_deactivates_the_others(ranked_partner, resnet_weights, categories):
     weights, class_index, _model = resnet_weights
-    call_command(
-        "register_partner",
-        "--weights",
-        str(weights),
-        "--arch",
-        "resnet18",
-        "--class-index",
-        str(class_index),
-        "--name",
-        "second",
-    )
+    register("--weights", str(weights), "--arch", "resnet18", "--class-index", str(class_index), "--name", "second")
     second = Partner.objects.get(name="second")
     partner_activate(second)
     assert list(Partner.objects.filter(is_active=True)) == [second]

@@ -79,8 +79,6 @@ def test_a_crashed_run_resumes_from_its_last_checkpoint(tiny_set, tmp_path):
 def test_no_weight_decay_on_norms_biases_and_attention_gains():
     from training.trainer import net_for
 
-    groups = param_groups(net_for(TINY, 2), 1e-4)
-    no_decay = {id(p) for p in groups[1]["params"]}
     net = net_for(TINY, 2)
     groups = param_groups(net, 1e-4)
     no_decay = {id(p) for p in groups[1]["params"]}
