@@ -1,14 +1,43 @@
-"""Reads of the game: a player's totals and the leaderboard."""
+"""Reads of the game: the image a player gets next, a player's totals and the leaderboard."""
 
+import random
 from datetime import timedelta
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import COMPLETED_STATES, Round, anonymous_name
+from .models import COMPLETED_STATES, Image, Player, Round, anonymous_name
 
+SESSION_PLAYER_KEY = "clickme_player_id"
 LEADERBOARD_PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "all": None}
 COMPLETED = COMPLETED_STATES
+
+
+def session_player(session) -> Player | None:
+    """The session's player, or None when it has none yet (reading writes nothing)."""
+    player_id = session.get(SESSION_PLAYER_KEY)
+    return Player.objects.filter(pk=player_id).first() if player_id is not None else None
+
+
+def assignable_image_id(*, player_id: int | None, threshold: float | None = None) -> int | None:
+    """The image a player gets next, in one query: among the active, unretired images this player has
+    not had, those with the fewest map-eligible rounds (SCIENCE.md section 1), and among those a random
+    one: the first whose `random_key` is at or above a random threshold, wrapping round to the
+    smallest key. Each step walks the partial index (completed_rounds, random_key), so the cost does
+    not grow with the number of images (bench/assignment.py: 1 million images). None when none is left.
+
+    The draw is random over the whole tie, not uniform: an image is drawn in proportion to the gap
+    below its key; as images are played they leave the tie, which evens it out."""
+    threshold = random.random() if threshold is None else threshold
+    played = Round.objects.filter(player_id=player_id, image_id=OuterRef("pk"))
+    open_to_player = Image.objects.filter(active=True, retired=False).exclude(Exists(played))
+    fewest = open_to_player.order_by("completed_rounds").values("completed_rounds")[:1]
+    tie = open_to_player.filter(completed_rounds=Subquery(fewest))
+    at_or_above = tie.filter(random_key__gte=threshold).order_by("random_key").values("pk")[:1]
+    lowest = tie.order_by("random_key").values("pk")[:1]
+    pick = Image.objects.filter(pk=Coalesce(Subquery(at_or_above), Subquery(lowest)))
+    return pick.values_list("pk", flat=True).first()
 
 
 def player_totals(player):
@@ -30,12 +59,13 @@ def player_totals(player):
 def leaderboard(period, limit, now=None, me_player_id=None):
     """Players ranked by the score of rounds finished in the period (rolling day or week, or all time).
     Equal scores share a rank (standard competition ranking); `is_me` marks the row of `me_player_id`."""
-    rounds = Round.objects.filter(state__in=COMPLETED)
+    # flagged rounds and banned players are left out (game/round_quality.py, game/moderation.py)
+    rounds = Round.objects.filter(state__in=COMPLETED, flagged=False, player__banned_at__isnull=True)
     window = LEADERBOARD_PERIODS[period]
     if window is not None:
         rounds = rounds.filter(finished_at__gte=(now or timezone.now()) - window)
     rows = (
-        rounds.values("player_id", "player__nickname", "player__public_id")
+        rounds.values("player_id", "player__nickname", "player__nickname_hidden", "player__public_id")
         .annotate(score=Sum("score"), rounds_won=Count("id", filter=Q(state=Round.State.WON)))
         .filter(score__gt=0)
         .order_by("-score", "-rounds_won", "player_id")[:limit]
@@ -44,7 +74,8 @@ def leaderboard(period, limit, now=None, me_player_id=None):
     for position, row in enumerate(rows, start=1):
         if row["score"] != previous_score:
             rank, previous_score = position, row["score"]
-        nickname = row["player__nickname"] or anonymous_name(row["player__public_id"])
+        shown = row["player__nickname"] and not row["player__nickname_hidden"]
+        nickname = row["player__nickname"] if shown else anonymous_name(row["player__public_id"])
         entries.append(
             {
                 "rank": rank,
