@@ -163,7 +163,7 @@ class Round(models.Model):
     quality_flags = models.JSONField(
         default=list, blank=True, help_text="game/round_quality.py: why the round is left out of maps (empty: kept)"
     )
-    flagged = models.BooleanField(default=False, db_index=True, help_text="quality_flags is not empty")
+    flagged = models.BooleanField(default=False, help_text="quality_flags is not empty")
     path_fingerprint = models.JSONField(
         null=True, blank=True, help_text="[n_clicks, x0, y0, ...]: the path resampled, to find replays"
     )
