@@ -110,7 +110,12 @@ def _round_close(round_, state, *, now, score=0, recognized_at_ms=None):
     round_.save(
         update_fields=["state", "score", "finished_at", "recognized_at_ms", "last_guesses", "n_clicks", "clicks"]
     )
-    changed = moderation.round_judge(round_)
+    try:
+        with transaction.atomic():  # a fault in judging must not cost the player the round's close
+            changed = moderation.round_judge(round_)
+    except Exception:
+        log.exception("could not judge the quality of round %s (review_rounds judges it later)", round_.pk)
+        changed = set()
     moderation.image_counts_refresh(changed | {round_.image_id})
     others = changed - {round_.image_id}
     if others:

@@ -258,3 +258,18 @@ def test_deleting_rounds_recounts_their_image_and_rebuilds_its_map(make_player, 
     assert not Player.objects.filter(pk=player.pk).exists()
     image.refresh_from_db()
     assert image.completed_rounds == 1 and map_rebuild(image.pk).n_players == 1
+
+
+def test_a_fault_in_judging_a_round_does_not_cost_the_player_the_win(
+    player_client, recognised_images, ranked_partner, monkeypatch
+):
+    def broken(round_):
+        raise RuntimeError("a bug in the rule")
+
+    monkeypatch.setattr(moderation, "round_judge", broken)
+    body = player_client.start()
+    answer = player_client.clicks(body["round_id"], [[5, 5, 700]])
+    assert answer.status_code == 200 and answer.json()["state"] == "won"
+    round_ = Round.objects.get(pk=body["round_id"])
+    assert (round_.state, round_.quality_flags) == ("won", [])
+    assert Image.objects.get(pk=round_.image_id).completed_rounds == 1
