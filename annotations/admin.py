@@ -34,6 +34,16 @@ class ClickMapAdmin(admin.ModelAdmin):
     ]
     actions = ["rebuild"]
 
+    # research data: maps come from the clicks alone (rebuild), never from a hand edit
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     @admin.display(description="map over the image")
     def heatmap(self, obj):
         with obj.image.file.open("rb") as handle, PILImage.open(handle) as image:

@@ -19,7 +19,7 @@ from game.images import as_float_array
 from game.models import Round
 
 from . import selectors, services
-from .filters import ImageFilter, RoundFilter
+from .filters import FLAGGED_CHOICES, ImageFilter, RoundFilter
 from .heatmap import heatmap_png
 from .models import ClickMap, Export
 from .tasks import maps_rebuild_all_task
@@ -75,6 +75,9 @@ class ImageSerializer(serializers.Serializer):
     n_clicks = serializers.SerializerMethodField()
     map_updated_at = serializers.SerializerMethodField()
     split_half_rho = serializers.SerializerMethodField()
+    n_abandoned = serializers.IntegerField(help_text="completed rounds with fewer clicks than a map needs")
+    n_skipped = serializers.IntegerField(help_text="rounds whose player skipped the image")
+    n_flagged = serializers.IntegerField(help_text="rounds left out by the quality rule or a ban")
 
     def _map(self, image):
         try:
@@ -174,6 +177,13 @@ class ClicksStream(APIView):
             OpenApiParameter("category", int),
             OpenApiParameter("image", int),
             OpenApiParameter("since", OpenApiTypes.DATETIME),
+            OpenApiParameter(
+                "flagged",
+                enum=[value for value, _label in FLAGGED_CHOICES],
+                default="exclude",
+                description="rounds flagged by the quality rule (game/round_quality.py) or of banned players: "
+                "left out (exclude), with the others (include), or alone (only); each row lists its `flags`",
+            ),
         ],
         responses={(200, "application/x-ndjson"): OpenApiTypes.STR},
         summary="Raw rounds as JSON Lines",

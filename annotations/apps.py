@@ -6,8 +6,9 @@ class AnnotationsConfig(AppConfig):
     verbose_name = "ClickMe maps"
 
     def ready(self):
-        from game.signals import round_finished
+        from game.signals import images_changed, round_finished
 
-        from .receivers import queue_map_rebuild
+        from .receivers import queue_map_rebuild, queue_maps_rebuild
 
         round_finished.connect(queue_map_rebuild, dispatch_uid="annotations.queue_map_rebuild")
+        images_changed.connect(queue_maps_rebuild, dispatch_uid="annotations.queue_maps_rebuild")

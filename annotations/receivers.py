@@ -12,3 +12,15 @@ def queue_map_rebuild(sender, round_id, image_id, **kwargs):
         map_rebuild_task.apply_async(args=[image_id], retry=False)
     except Exception as error:  # broker down: the periodic stale rebuild picks the round up later
         log.warning("could not queue the map rebuild of image %s: %s", image_id, error)
+
+
+def queue_maps_rebuild(sender, image_ids, **kwargs):
+    """Rounds of these images were flagged, banned or deleted: rebuild their maps (a no-op when unchanged)."""
+    from .tasks import map_rebuild_task
+
+    for image_id in image_ids:
+        try:
+            map_rebuild_task.apply_async(args=[image_id], retry=False)
+        except Exception as error:  # broker down: the periodic stale rebuild finds the map out of date
+            log.warning("could not queue the map rebuild of image %s: %s", image_id, error)
+            return

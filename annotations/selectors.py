@@ -33,11 +33,31 @@ def player_pseudonym(player_public_id):
 def rounds_for_research(queryset):
     """Rows of the clicks stream, fetched with a server-side cursor (constant memory)."""
     rows = queryset.order_by("id").values_list(
-        "id", "image_id", "player__public_id", "clicks", "state", "score", "started_at", "finished_at", "partner__name"
+        "id",
+        "image_id",
+        "player__public_id",
+        "clicks",
+        "state",
+        "score",
+        "started_at",
+        "finished_at",
+        "partner__name",
+        "quality_flags",
+        "player__banned_at",
     )
-    for round_id, image_id, public_id, clicks, state, score, started_at, finished_at, partner in rows.iterator(
-        chunk_size=2000
-    ):
+    for (
+        round_id,
+        image_id,
+        public_id,
+        clicks,
+        state,
+        score,
+        started_at,
+        finished_at,
+        partner,
+        flags,
+        banned_at,
+    ) in rows.iterator(chunk_size=2000):
         yield {
             "round_id": round_id,
             "image_id": image_id,
@@ -48,6 +68,8 @@ def rounds_for_research(queryset):
             "started_at": started_at.isoformat().replace("+00:00", "Z"),
             "finished_at": finished_at.isoformat().replace("+00:00", "Z") if finished_at else None,
             "partner_model": partner,
+            # game/round_quality.py's flags, and "banned_player" when an admin banned the player
+            "flags": [*flags, *(["banned_player"] if banned_at is not None else [])],
         }
 
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
-from game.models import Image, Round
+from game.models import COMPLETED_STATES, Image, Round, map_eligible
 
 from . import maps
 from .filters import ImageFilter
@@ -21,10 +21,9 @@ from .models import ClickMap, Export
 from .npz_stream import NpzStreamWriter
 
 log = logging.getLogger(__name__)
-MIN_CLICKS = 1
 EXPORT_CHUNK = 64  # maps read, resized and written at a time: bounds an export's memory
 EXPORT_LEASE = timedelta(minutes=10)  # a running export silent for this long was lost with its worker
-COMPLETED = (Round.State.WON, Round.State.EXPIRED)
+COMPLETED = COMPLETED_STATES
 
 
 def npy_bytes(array, dtype=np.float32):
@@ -38,9 +37,11 @@ def npy_array(data):
 
 
 def qualifying_rounds(image_id):
-    """SCIENCE.md section 2: completed rounds with at least MIN_CLICKS clicks, the first of each player."""
+    """SCIENCE.md section 2: completed rounds with at least min_clicks clicks, not flagged, not of a
+    banned player (`game.models.map_eligible`, the one place that says so), the first of each player."""
     rows = (
-        Round.objects.filter(image_id=image_id, state__in=COMPLETED, n_clicks__gte=MIN_CLICKS)
+        Round.objects.map_eligible()
+        .filter(image_id=image_id)
         .order_by("player_id", "started_at", "id")
         .values_list("id", "player_id", "clicks")
     )
@@ -96,18 +97,15 @@ def map_rebuild(image_id, force=False):
 
 
 def stale_image_ids():
-    """Images whose completed rounds are not all in their map (or that have no map yet)."""
-    done = Q(rounds__state__in=COMPLETED, rounds__n_clicks__gte=MIN_CLICKS)
+    """Images whose map-eligible rounds are not all in their map (or that have no map yet), and maps
+    built from clicks that no eligible round is left for (flagged, banned or deleted since)."""
+    done = map_eligible("rounds__")
     images = Image.objects.annotate(
         n_done=Count("rounds", filter=done), last_done=Max("rounds__finished_at", filter=done)
     )
-    return list(
-        images.filter(n_done__gt=0)
-        .filter(
-            Q(clickmap__isnull=True) | Q(clickmap__updated_at__lt=F("last_done")) | ~Q(clickmap__n_players=F("n_done"))
-        )
-        .values_list("id", flat=True)
-    )
+    behind = Q(clickmap__isnull=True) | Q(clickmap__updated_at__lt=F("last_done")) | ~Q(clickmap__n_players=F("n_done"))
+    orphaned = Q(n_done=0, clickmap__source="clicks")
+    return list(images.filter((Q(n_done__gt=0) & behind) | orphaned).values_list("id", flat=True))
 
 
 def maps_rebuild_stale():

@@ -1,11 +1,33 @@
-"""Admin for the game's records; a round shows its clicks drawn over its image."""
+"""Admin for the game's records; a round shows its clicks drawn over its image.
+
+Research data (rounds, and the players who made them) is read-only here: bans, hidden nicknames and
+deletions go through game/moderation.py, which recounts the images and rebuilds their maps."""
 
 from django.contrib import admin, messages
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils.html import format_html, format_html_join
 
-from . import services
+from . import moderation, services
 from .models import Category, Image, Partner, Player, Round
+
+
+class ResearchDataAdmin(admin.ModelAdmin):
+    """Viewable, never added, edited or deleted by hand; deletion is an action that rebuilds the maps."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_research_delete_permission(self, request):
+        return request.user.has_perm(f"{self.opts.app_label}.delete_{self.opts.model_name}")
+
+    def has_moderate_permission(self, request):
+        return request.user.has_perm("game.change_player")
 
 
 @admin.register(Category)
@@ -23,10 +45,33 @@ class CategoryAdmin(admin.ModelAdmin):
 
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
-    list_display = ["id", "thumbnail", "category", "split", "completed_rounds", "active", "retired", "created_at"]
+    list_display = [
+        "id",
+        "thumbnail",
+        "category",
+        "split",
+        "completed_rounds",
+        "n_abandoned",
+        "n_skipped",
+        "n_flagged",
+        "active",
+        "retired",
+        "created_at",
+    ]
     list_filter = ["split", "active", "retired", "category"]
     search_fields = ["sha256", "source_name", "category__name", "category__wnid"]
-    readonly_fields = ["sha256", "width", "height", "completed_rounds", "preview", "created_at"]
+    readonly_fields = [
+        "sha256",
+        "width",
+        "height",
+        "completed_rounds",
+        "n_abandoned",
+        "n_skipped",
+        "n_flagged",
+        "random_key",
+        "preview",
+        "created_at",
+    ]
     list_select_related = ["category"]
     actions = ["activate", "deactivate", "unretire"]
 
@@ -52,28 +97,101 @@ class ImageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Player)
-class PlayerAdmin(admin.ModelAdmin):
-    list_display = ["public_id", "nickname", "round_count", "consented_at", "created_at"]
+class PlayerAdmin(ResearchDataAdmin):
+    list_display = [
+        "public_id",
+        "nickname",
+        "nickname_hidden",
+        "round_count",
+        "flagged_count",
+        "banned_at",
+        "consented_at",
+        "created_at",
+    ]
     search_fields = ["public_id", "nickname"]
-    list_filter = ["created_at"]
-    readonly_fields = ["public_id", "ip_hash", "created_at", "consented_at"]
+    list_filter = [("banned_at", admin.EmptyFieldListFilter), "nickname_hidden", "created_at"]
+    actions = ["ban", "unban", "hide_nickname", "show_nickname", "delete_with_rounds"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(n_rounds=Count("rounds"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(n_rounds=Count("rounds"), n_flagged=Count("rounds", filter=Q(rounds__flagged=True)))
+        )
 
     @admin.display(ordering="n_rounds", description="rounds")
     def round_count(self, obj):
         return obj.n_rounds
 
+    @admin.display(ordering="n_flagged", description="flagged rounds")
+    def flagged_count(self, obj):
+        return obj.n_flagged
+
+    @admin.action(
+        description="Ban: leave their rounds out of maps, exports and the leaderboard", permissions=["moderate"]
+    )
+    def ban(self, request, queryset):
+        for player in queryset:
+            moderation.player_ban(player=player)
+        self.message_user(request, f"Banned {queryset.count()} player(s); their images' maps are being rebuilt.")
+
+    @admin.action(description="Lift the ban", permissions=["moderate"])
+    def unban(self, request, queryset):
+        for player in queryset:
+            moderation.player_ban(player=player, banned=False)
+        self.message_user(request, f"Lifted the ban of {queryset.count()} player(s); their maps are being rebuilt.")
+
+    @admin.action(description="Hide the nickname (shown as anonymous)", permissions=["moderate"])
+    def hide_nickname(self, request, queryset):
+        for player in queryset:
+            moderation.player_nickname_hide(player=player)
+
+    @admin.action(description="Show the nickname again", permissions=["moderate"])
+    def show_nickname(self, request, queryset):
+        for player in queryset:
+            moderation.player_nickname_hide(player=player, hidden=False)
+
+    @admin.action(description="Delete with their rounds (rebuilds the maps they fed)", permissions=["research_delete"])
+    def delete_with_rounds(self, request, queryset):
+        rounds = sum(moderation.player_delete(player=player) for player in queryset)
+        self.message_user(request, f"Deleted the players and their {rounds} round(s); the maps are being rebuilt.")
+
 
 @admin.register(Round)
-class RoundAdmin(admin.ModelAdmin):
-    list_display = ["id", "player", "image", "partner", "state", "score", "n_clicks", "started_at", "finished_at"]
-    list_filter = ["state", "partner", "image__category", "started_at"]
+class RoundAdmin(ResearchDataAdmin):
+    list_display = [
+        "id",
+        "player",
+        "image",
+        "partner",
+        "state",
+        "score",
+        "n_clicks",
+        "flags",
+        "started_at",
+        "finished_at",
+    ]
+    list_filter = ["flagged", "state", "partner", "image__category", "started_at"]
     search_fields = ["id", "player__nickname", "player__public_id", "image__sha256"]
     list_select_related = ["player", "image__category", "partner"]
-    readonly_fields = ["clicks_over_image", "clicks", "last_guesses"]
-    raw_id_fields = ["player", "image"]
+    readonly_fields = ["clicks_over_image", "clicks", "last_guesses", "quality_flags"]
+    actions = ["ban_players", "delete_rebuilding_maps"]
+
+    @admin.display(description="quality flags")
+    def flags(self, obj):
+        return ", ".join(obj.quality_flags)
+
+    @admin.action(description="Ban the players of the selected rounds", permissions=["moderate"])
+    def ban_players(self, request, queryset):
+        players = Player.objects.filter(pk__in=queryset.values("player_id"))
+        for player in players:
+            moderation.player_ban(player=player)
+        self.message_user(request, f"Banned {len(players)} player(s); their images' maps are being rebuilt.")
+
+    @admin.action(description="Delete (rebuilds the maps they fed)", permissions=["research_delete"])
+    def delete_rebuilding_maps(self, request, queryset):
+        deleted = moderation.rounds_delete(round_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"Deleted {deleted} round(s); their maps are being rebuilt.")
 
     @admin.display(description="clicks over the image")
     def clicks_over_image(self, obj):

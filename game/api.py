@@ -2,14 +2,14 @@
 
 from django.middleware.csrf import CsrfViewMiddleware
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clickme_site.errors import ServiceError
+from clickme_site.errors import NotFound, ServiceError
 
 from . import selectors, services
 from .models import Round
@@ -40,19 +40,35 @@ class PlayerView(APIView):
     permission_classes = [AllowAny]
 
     def player(self):
+        """The session's player, created on first sight: only for a round start or a change to it."""
         return services.player_for_session(self.request.session, self.request.META.get("REMOTE_ADDR", ""))
+
+    def existing_player(self):
+        """The session's player; 404 when the session has none (nothing is created)."""
+        player = selectors.session_player(self.request.session)
+        if player is None:
+            raise NotFound("no such round", "not_found")
+        return player
 
 
 class MeSerializer(serializers.Serializer):
-    player_id = serializers.UUIDField()
+    player_id = serializers.UUIDField(allow_null=True, help_text="null until the visitor starts a round or sets a name")
     nickname = serializers.CharField()
     total_score = serializers.IntegerField()
     rounds_played = serializers.IntegerField()
     rounds_won = serializers.IntegerField()
+    rounds_skipped = serializers.IntegerField()
     consented = serializers.BooleanField()
 
 
 def _me(player):
+    if player is None:  # a visitor who has not played yet: nothing is stored for them
+        return {
+            "player_id": None,
+            "nickname": "",
+            **{key: 0 for key in ("total_score", "rounds_played", "rounds_won", "rounds_skipped")},
+            "consented": False,
+        }
     return {
         "player_id": str(player.public_id),
         "nickname": player.nickname,
@@ -62,9 +78,9 @@ def _me(player):
 
 
 class MeView(PlayerView):
-    @extend_schema(responses=MeSerializer, summary="The current player")
+    @extend_schema(responses=MeSerializer, summary="The current player (a GET creates nothing)")
     def get(self, request):
-        return Response(_me(self.player()))
+        return Response(_me(selectors.session_player(request.session)))
 
     @extend_schema(
         request=inline_serializer(
@@ -76,6 +92,7 @@ class MeView(PlayerView):
     def patch(self, request):
         if not isinstance(request.data, dict) or not ({"nickname", "consented"} & set(request.data)):
             raise ServiceError("nickname: this field is required", "invalid_nickname")
+        services.player_changes_clean(request.data)  # a refused change creates no player
         player = services.player_update(self.player(), request.data)
         return Response(_me(player))
 
@@ -166,8 +183,31 @@ class FinishAnswerSerializer(serializers.Serializer):
 class FinishView(PlayerView):
     @extend_schema(request=None, responses=FinishAnswerSerializer, summary="End an open round (time out or give up)")
     def post(self, request, round_id):
-        player = self.player()
+        player = self.existing_player()
         round_ = services.round_finish(player, round_id)
+        totals = selectors.player_totals(player)
+        return Response({"state": round_.state, "score": round_.score, "total_score": totals["total_score"]})
+
+
+class SkipAnswerSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=Round.State.choices, help_text='always "skipped"')
+    score = serializers.IntegerField()
+    total_score = serializers.IntegerField()
+
+
+class SkipView(PlayerView):
+    @extend_schema(
+        request=None,
+        responses={
+            200: SkipAnswerSerializer,
+            404: OpenApiResponse(description="not_found: no such round of this player"),
+            409: OpenApiResponse(description="round_closed: the round is not open (or its time is up)"),
+        },
+        summary="Skip the image: the round ends unscored, is never used in a map, and the image never comes back",
+    )
+    def post(self, request, round_id):
+        player = self.existing_player()
+        round_ = services.round_skip(player=player, round_id=round_id)
         totals = selectors.player_totals(player)
         return Response({"state": round_.state, "score": round_.score, "total_score": totals["total_score"]})
 
@@ -186,6 +226,7 @@ class LeaderboardSerializer(serializers.Serializer):
             "nickname": serializers.CharField(),
             "score": serializers.IntegerField(),
             "rounds_won": serializers.IntegerField(),
+            "is_me": serializers.BooleanField(help_text="the row of the player of this session"),
         },
         many=True,
     )
@@ -204,7 +245,8 @@ class LeaderboardView(PlayerView):
         query = LeaderboardQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         period, limit = query.validated_data["period"], query.validated_data["limit"]
-        return Response({"period": period, "entries": selectors.leaderboard(period, limit)})
+        me = request.session.get(selectors.SESSION_PLAYER_KEY)
+        return Response({"period": period, "entries": selectors.leaderboard(period, limit, me_player_id=me)})
 
 
 class PlayerSessionScheme(OpenApiAuthenticationExtension):

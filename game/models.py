@@ -1,8 +1,16 @@
 """The game's records: categories, images, anonymous players, rounds with their clicks, partners."""
 
+import random
 import uuid
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+
+
+def random_key():
+    """A uniform key in [0, 1) per image: ties between equally played images go to a random one."""
+    return random.random()
 
 
 def anonymous_name(public_id):
@@ -39,13 +47,27 @@ class Image(models.Model):
         upload_to="masks/", blank=True, help_text="ground-truth diagnostic mask (synthetic benchmark only)"
     )
     active = models.BooleanField(default=True)
-    retired = models.BooleanField(default=False, help_text="set after plays_per_image completed rounds")
-    completed_rounds = models.PositiveIntegerField(default=0, db_index=True)
+    retired = models.BooleanField(default=False, help_text="set after plays_per_image rounds that feed its map")
+    completed_rounds = models.PositiveIntegerField(
+        default=0, db_index=True, help_text="rounds that can feed its map (these count towards retirement)"
+    )
+    n_abandoned = models.PositiveIntegerField(default=0, help_text="completed rounds with fewer than min_clicks clicks")
+    n_skipped = models.PositiveIntegerField(default=0, help_text="rounds whose player skipped the image")
+    n_flagged = models.PositiveIntegerField(
+        default=0, help_text="completed rounds left out for their quality flags or their player's ban"
+    )
+    random_key = models.FloatField(default=random_key, help_text="breaks ties between equally played images")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["active", "retired", "completed_rounds"], name="image_assignable")]
+        indexes = [
+            models.Index(
+                fields=["completed_rounds", "random_key"],
+                condition=Q(active=True, retired=False),
+                name="image_assignable",
+            )
+        ]
 
     def __str__(self):
         return f"{self.category.name} #{self.pk}"
@@ -57,6 +79,10 @@ class Player(models.Model):
     ip_hash = models.CharField(max_length=64, blank=True, help_text="salted hash of the first IP seen")
     consented_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    banned_at = models.DateTimeField(
+        null=True, blank=True, help_text="banned players' rounds are left out of maps, exports and the leaderboard"
+    )
+    nickname_hidden = models.BooleanField(default=False, help_text="shown as anonymous on the leaderboard")
 
     class Meta:
         ordering = ["-created_at"]
@@ -93,11 +119,31 @@ class Partner(models.Model):
         return self.name
 
 
+def map_eligible(prefix: str = "") -> Q:
+    """The rounds that can feed a ClickMe map (SCIENCE.md section 2) and count towards an image's
+    retirement: completed, at least MIN_CLICKS clicks, not flagged, not of a banned player.
+    `prefix` reaches rounds through a relation ("rounds__"). The one definition."""
+    return Q(
+        **{
+            f"{prefix}state__in": COMPLETED_STATES,
+            f"{prefix}n_clicks__gte": settings.CLICKME["MIN_CLICKS"],
+            f"{prefix}flagged": False,
+            f"{prefix}player__banned_at__isnull": True,
+        }
+    )
+
+
+class RoundQuerySet(models.QuerySet):
+    def map_eligible(self):
+        return self.filter(map_eligible())
+
+
 class Round(models.Model):
     class State(models.TextChoices):
         OPEN = "open"
         WON = "won"
         EXPIRED = "expired"
+        SKIPPED = "skipped"  # the player could not find the object: counted, never scored, never in a map
 
     player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="rounds")
     image = models.ForeignKey(Image, on_delete=models.PROTECT, related_name="rounds")
@@ -114,13 +160,29 @@ class Round(models.Model):
     user_agent = models.CharField(max_length=400, blank=True)
     screen_width = models.PositiveIntegerField(null=True, blank=True)
     screen_height = models.PositiveIntegerField(null=True, blank=True)
+    quality_flags = models.JSONField(
+        default=list, blank=True, help_text="game/round_quality.py: why the round is left out of maps (empty: kept)"
+    )
+    flagged = models.BooleanField(default=False, help_text="quality_flags is not empty")
+    path_fingerprint = models.JSONField(
+        null=True, blank=True, help_text="[n_clicks, x0, y0, ...]: the path resampled, to find replays"
+    )
+
+    objects = RoundQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at"]
         constraints = [
             models.UniqueConstraint(fields=["player", "image"], name="one_round_per_player_image"),
         ]
-        indexes = [models.Index(fields=["state", "finished_at"], name="round_finished")]
+        indexes = [
+            models.Index(fields=["state", "finished_at"], name="round_finished"),
+            models.Index(fields=["player", "started_at"], name="round_player_started"),
+        ]
 
     def __str__(self):
         return f"round {self.pk} ({self.state})"
+
+
+# The states of a round that was played to its end (won, or out of time / given up): the one definition.
+COMPLETED_STATES = (Round.State.WON, Round.State.EXPIRED)

@@ -3,28 +3,24 @@
 import hashlib
 import hmac
 import logging
-import random
-import re
-import unicodedata
 from datetime import timedelta
 from functools import lru_cache
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from clickme_site.errors import Conflict, NotFound, ServiceError
 
+from . import moderation, nicknames, selectors
 from .click_rules import ClickRejected, validate_clicks
 from .images import as_float_array
-from .models import Image, Partner, Player, Round
+from .models import COMPLETED_STATES, Partner, Player, Round
 from .reveal import centre_crop, noise_background, partner_view
-from .signals import round_finished
+from .selectors import SESSION_PLAYER_KEY, session_player
+from .signals import images_changed, round_finished
 
 log = logging.getLogger(__name__)
-SESSION_PLAYER_KEY = "clickme_player_id"
-NICKNAME_RE = re.compile(r"^[\w .\-]+$")
 
 
 def game_setting(name):
@@ -37,51 +33,52 @@ def ip_hash(ip):
 
 
 def player_id_for_session(session, ip=""):
-    """The id of the session's player without reading the Player row (click posts only need the id)."""
-    player_id = session.get(SESSION_PLAYER_KEY)
-    return player_id if player_id is not None else player_for_session(session, ip).pk
+    """The id of the session's player without reading the Player row (click posts only need the id);
+    None when the session has no player: a post never creates one, and finds no round then (404)."""
+    return session.get(SESSION_PLAYER_KEY)
 
 
 def player_for_session(session, ip=""):
-    """The anonymous player bound to this session, created on first sight."""
-    player_id = session.get(SESSION_PLAYER_KEY)
-    if player_id is not None:
-        player = Player.objects.filter(pk=player_id).first()
-        if player is not None:
-            return player
+    """The anonymous player bound to this session, created on first sight. Only a round start and a
+    nickname or consent change call this: a GET never creates a player or a session row."""
+    player = session_player(session)
+    if player is not None:
+        return player
     player = Player.objects.create(ip_hash=ip_hash(ip))
     session[SESSION_PLAYER_KEY] = player.pk
     return player
 
 
 def nickname_clean(raw):
-    if not isinstance(raw, str):
-        raise ServiceError("nickname: expected a string", "invalid_nickname")
-    nickname = unicodedata.normalize("NFKC", raw).strip()
-    if not nickname:
-        raise ServiceError("nickname: may not be empty", "invalid_nickname")
-    if len(nickname) > 32:
-        raise ServiceError("nickname: at most 32 characters", "invalid_nickname")
-    if not NICKNAME_RE.match(nickname):
-        raise ServiceError("nickname: letters, digits, spaces, '.', '_' and '-' only", "invalid_nickname")
-    lowered = nickname.casefold()
-    if any(word.casefold() in lowered for word in game_setting("NICKNAME_BLOCKLIST")):
-        raise ServiceError("nickname: this nickname is not allowed", "invalid_nickname")
-    return nickname
+    """The nickname to store, or 400 invalid_nickname naming the rule it broke (game/nicknames.py)."""
+    try:
+        return nicknames.nickname_check(raw, game_setting("NICKNAME_BLOCKLIST"))
+    except nicknames.NicknameRefused as error:
+        raise ServiceError(str(error), "invalid_nickname") from error
+
+
+def player_changes_clean(changes):
+    """Validate {"nickname": ..., "consented": true} (either or both) without touching any row."""
+    cleaned = {}
+    if "nickname" in changes:
+        cleaned["nickname"] = nickname_clean(changes["nickname"])
+    if "consented" in changes:
+        if changes["consented"] is not True:
+            raise ServiceError("consented: only true is accepted", "invalid")
+        cleaned["consented"] = True
+    return cleaned
 
 
 def player_update(player, changes):
     """Apply {"nickname": ..., "consented": true} (either or both) to the player."""
+    cleaned = player_changes_clean(changes)
     fields = []
-    if "nickname" in changes:
-        player.nickname = nickname_clean(changes["nickname"])
+    if "nickname" in cleaned:
+        player.nickname = cleaned["nickname"]
         fields.append("nickname")
-    if "consented" in changes:
-        if changes["consented"] is not True:
-            raise ServiceError("consented: only true is accepted", "invalid")
-        if player.consented_at is None:
-            player.consented_at = timezone.now()
-            fields.append("consented_at")
+    if "consented" in cleaned and player.consented_at is None:
+        player.consented_at = timezone.now()
+        fields.append("consented_at")
     if fields:
         player.save(update_fields=fields)
     return player
@@ -100,24 +97,12 @@ def partner_activate(partner):
     return partner
 
 
-def _assignable_image(player):
-    played = Round.objects.filter(player=player, image=OuterRef("pk"))
-    candidates = (
-        Image.objects.filter(active=True, retired=False)
-        .exclude(Exists(played))
-        .order_by("completed_rounds", "id")
-        .values_list("id", "completed_rounds")[:50]
-    )
-    candidates = list(candidates)
-    if not candidates:
-        return None
-    fewest = candidates[0][1]
-    # Fewest completed rounds first; among those, at random so players spread over images.
-    return random.choice([image_id for image_id, n in candidates if n == fewest])
-
-
 def _round_close(round_, state, *, now, score=0, recognized_at_ms=None):
-    """Move an open (row-locked) round to won/expired and count it for its image."""
+    """Move an open (row-locked) round to won/expired/skipped, judge its quality (game/round_quality.py)
+    and recount its image (what retires it).
+
+    Locks: the round's row (the caller's), earlier rounds it proves to be replays or a burst (in id
+    order), then the images concerned (in id order): the order of game/moderation.py."""
     round_.state = state
     round_.score = score
     round_.finished_at = now
@@ -125,10 +110,19 @@ def _round_close(round_, state, *, now, score=0, recognized_at_ms=None):
     round_.save(
         update_fields=["state", "score", "finished_at", "recognized_at_ms", "last_guesses", "n_clicks", "clicks"]
     )
-    Image.objects.filter(pk=round_.image_id).update(completed_rounds=F("completed_rounds") + 1)
-    Image.objects.filter(pk=round_.image_id, completed_rounds__gte=game_setting("PLAYS_PER_IMAGE")).update(retired=True)
-    round_id, image_id = round_.pk, round_.image_id
-    transaction.on_commit(lambda: round_finished.send(sender=Round, round_id=round_id, image_id=image_id))
+    try:
+        with transaction.atomic():  # a fault in judging must not cost the player the round's close
+            changed = moderation.round_judge(round_)
+    except Exception:
+        log.exception("could not judge the quality of round %s (review_rounds judges it later)", round_.pk)
+        changed = set()
+    moderation.image_counts_refresh(changed | {round_.image_id})
+    others = changed - {round_.image_id}
+    if others:
+        transaction.on_commit(lambda: images_changed.send(sender=Round, image_ids=sorted(others)))
+    if state in COMPLETED_STATES:
+        round_id, image_id = round_.pk, round_.image_id
+        transaction.on_commit(lambda: round_finished.send(sender=Round, round_id=round_id, image_id=image_id))
 
 
 def _expired_by_clock(round_, now):
@@ -142,7 +136,7 @@ def round_start(player, *, user_agent="", screen_width=None, screen_height=None)
     for open_round in Round.objects.filter(player=player, state=Round.State.OPEN).values_list("pk", flat=True):
         round_finish(player, open_round)  # a new round abandons the open one
     for _attempt in range(5):
-        image_id = _assignable_image(player)
+        image_id = selectors.assignable_image_id(player_id=player.pk)
         if image_id is None:
             raise Conflict("this player has seen every active image", "no_images_left")
         try:
@@ -313,6 +307,32 @@ def round_finish(player, round_id):
     round_ = _locked_round(player, round_id)
     if round_.state == Round.State.OPEN:
         _round_close(round_, Round.State.EXPIRED, now=timezone.now())
+    return round_
+
+
+def round_skip(*, player: Player, round_id: int) -> Round:
+    """The player cannot find the object: end the open round as skipped (no score, never in a map,
+    never counted towards the image's retirement; the player never gets this image again).
+
+    Locks the round's row. A round that is not open, or whose time ran out, is refused with 409
+    round_closed (a round found out of time is closed as expired first, as a late click post is).
+    """
+    now = timezone.now()
+    skipped = _round_skip(player, round_id, now)
+    if skipped is None:
+        raise Conflict("the round's time is up", "round_closed")
+    return skipped
+
+
+@transaction.atomic
+def _round_skip(player, round_id, now):
+    round_ = _locked_round(player, round_id)
+    if round_.state != Round.State.OPEN:
+        raise Conflict(f"the round is {round_.state}", "round_closed")
+    if _expired_by_clock(round_, now):
+        _round_close(round_, Round.State.EXPIRED, now=now)
+        return None
+    _round_close(round_, Round.State.SKIPPED, now=now)
     return round_
 
 

@@ -191,6 +191,10 @@ CLICKME = {
     "TORCH_THREADS": env.int("CLICKME_TORCH_THREADS", default=1),
 }
 
+# Game integrity (issue 7): which rounds feed a map and count towards retirement (SCIENCE.md section 2,
+# `min_clicks`); the cheat and bot rule is game/round_quality.py.
+CLICKME["MIN_CLICKS"] = env.int("CLICKME_MIN_CLICKS", default=1)
+
 # Training and scheduled retraining (SCIENCE.md sections 4 and 5).
 CLICKME_TRAINING = {
     "RETRAIN_MIN_NEW_MAPS": env.int("CLICKME_RETRAIN_MIN_NEW_MAPS", default=200),

@@ -66,6 +66,9 @@ def test_images_list_with_map_summary_and_filters(researcher, built, categories)
         "n_clicks",
         "map_updated_at",
         "split_half_rho",
+        "n_abandoned",
+        "n_skipped",
+        "n_flagged",
     }
     assert first["n_players"] == 6 and first["split_half_rho"] is not None
     only = researcher.get("/api/v1/images/", {"category": categories[1].pk}).json()["results"]
@@ -147,6 +150,7 @@ def test_clicks_stream_is_json_lines_with_an_opaque_player(researcher, built, ca
         "started_at",
         "finished_at",
         "partner_model",
+        "flags",
     }
     assert rows[0]["clicks"] == round_.clicks
     assert str(round_.player.public_id) not in rows[0]["player"] and len(rows[0]["player"]) == 20

@@ -162,6 +162,8 @@ def test_bad_nicknames_get_400_and_keep_the_old_one(player_client, nickname):
 
 def test_a_player_is_bound_to_the_session(make_player):
     a, b = make_player(), make_player()
+    for visitor in (a, b):
+        assert visitor.patch("/api/game/me/", {"consented": True}).status_code == 200
     id_a = a.get("/api/game/me/").json()["player_id"]
     assert a.get("/api/game/me/").json()["player_id"] == id_a
     assert b.get("/api/game/me/").json()["player_id"] != id_a

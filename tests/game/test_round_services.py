@@ -25,9 +25,10 @@ def test_images_with_fewest_completed_rounds_come_first(categories, ranked_partn
 def test_an_image_retires_after_plays_per_image_completed_rounds(categories, ranked_partner, settings):
     settings.CLICKME = {**settings.CLICKME, "PLAYS_PER_IMAGE": 2}
     image = synthetic_image(categories[5], 0)
-    for _ in range(2):
+    for k in range(2):
         player = PlayerFactory()
         round_ = services.round_start(player)
+        services.clicks_record(player, round_.pk, [[10 + k, 10, 0]])
         services.round_finish(player, round_.pk)
     image.refresh_from_db()
     assert image.completed_rounds == 2 and image.retired
@@ -71,7 +72,8 @@ def test_stale_open_rounds_are_expired_by_the_periodic_task(categories):
     stale.refresh_from_db()
     fresh.refresh_from_db()
     assert (stale.state, fresh.state) == ("expired", "open")
-    assert Image.objects.get(pk=stale.image_id).completed_rounds == 1
+    image = Image.objects.get(pk=stale.image_id)
+    assert (image.completed_rounds, image.n_abandoned) == (0, 1)  # no clicks: abandoned, not towards retirement
 
 
 @pytest.mark.parametrize("elapsed_ms, score", [(0, 100), (3500, 50), (6999, 0), (7000, 0), (700, 90)])

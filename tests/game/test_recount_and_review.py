@@ -1,0 +1,63 @@
+"""Stored data under the new rules: the data migration recounts the images from their rounds, and
+`review_rounds` flags rounds stored before the quality rule existed."""
+
+import importlib
+
+from django.apps import apps
+from django.core.management import call_command
+from django.db import connection
+
+from game.models import Image, Round
+from tests.factories import ImageFactory, PlayerFactory, RoundFactory
+
+migration = importlib.import_module("game.migrations.0004_recount_image_rounds")
+
+
+def test_the_data_migration_recounts_images_from_their_stored_rounds(db, settings):
+    settings.CLICKME = {**settings.CLICKME, "PLAYS_PER_IMAGE": 2}
+    attacked, played, fresh = ImageFactory.create_batch(3)
+    # retired by the old rule: four abandoned 0-click rounds
+    Image.objects.filter(pk=attacked.pk).update(completed_rounds=4, retired=True)
+    for _ in range(4):
+        RoundFactory(image=attacked, state="expired", n_clicks=0)
+    for n_clicks, state in ((3, "won"), (5, "expired"), (2, "skipped")):
+        RoundFactory(image=played, state=state, n_clicks=n_clicks, clicks=[[1, 1, 0]] * n_clicks)
+    RoundFactory(image=played, state="expired", n_clicks=4, flagged=True, quality_flags=["static"])
+    RoundFactory(image=played, state="open", n_clicks=1)
+    Image.objects.filter(pk=played.pk).update(completed_rounds=9)
+
+    migration.recount(apps, None)
+    counts = {
+        image.pk: (image.completed_rounds, image.n_abandoned, image.n_skipped, image.n_flagged, image.retired)
+        for image in Image.objects.all()
+    }
+    assert counts[attacked.pk] == (0, 4, 0, 0, False)  # back in play
+    assert counts[played.pk] == (2, 0, 1, 1, True)
+    assert counts[fresh.pk] == (0, 0, 0, 0, False)
+
+
+def test_the_data_migration_gives_each_image_its_own_random_key(db):
+    ImageFactory.create_batch(20)
+    Image.objects.update(random_key=0.5)  # what AddField's one default left on existing rows
+    with connection.schema_editor() as editor:
+        migration.randomise_keys(apps, editor)
+    keys = list(Image.objects.values_list("random_key", flat=True))
+    assert len(set(keys)) == 20 and all(0 <= key < 1 for key in keys)
+
+
+def test_review_rounds_flags_rounds_stored_before_the_rule(db, capsys):
+    image_a, image_b = ImageFactory.create_batch(2)
+    bot, human = PlayerFactory(), PlayerFactory()
+    path = [[50 + 3 * k, 60 + 2 * k, 50 * k] for k in range(12)]
+    old = [
+        RoundFactory(player=bot, image=image, state="expired", clicks=path, n_clicks=12) for image in (image_a, image_b)
+    ]
+    kept = RoundFactory(
+        player=human, image=image_a, state="won", clicks=[[9 + k, 200 - 4 * k, 50 * k] for k in range(12)], n_clicks=12
+    )
+    Image.objects.update(completed_rounds=3)
+    call_command("review_rounds")
+    assert "judged 3 rounds; 2 newly flagged" in capsys.readouterr().out
+    flags = dict(Round.objects.values_list("pk", "quality_flags"))
+    assert flags[old[0].pk] == flags[old[1].pk] == ["duplicate_path"] and flags[kept.pk] == []
+    assert dict(Image.objects.values_list("pk", "completed_rounds")) == {image_a.pk: 1, image_b.pk: 0}
