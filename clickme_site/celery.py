@@ -13,10 +13,14 @@ app.autodiscover_tasks()
 
 
 @setup_logging.connect
-def logging_from_django(**kwargs):
-    """Workers and beat log through Django's LOGGING (cookiecutter-django's recipe), not Celery's own."""
+def logging_from_django(loglevel=None, **kwargs):
+    """Workers and beat log through Django's LOGGING (cookiecutter-django's recipe), not Celery's
+    own; `--loglevel` still sets the root level (CELERY_LOG_LEVEL in docker-compose)."""
+    import logging
     from logging.config import dictConfig
 
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)

@@ -192,7 +192,7 @@ CELERY_TASK_ANNOTATIONS = {
     },
 }
 # Workers log through Django's LOGGING (clickme_site/celery.py connects setup_logging), as
-# cookiecutter-django does; `celery worker --loglevel` is then ignored: DJANGO_LOG_LEVEL sets it.
+# cookiecutter-django does; `celery worker --loglevel` sets the root level.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # The game (SCIENCE.md section 1). Every number is a default that an environment variable changes.

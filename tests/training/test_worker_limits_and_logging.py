@@ -44,13 +44,13 @@ def limited_worker(tmp_path_factory, django_db_setup, django_db_blocker):
         "CLICKME_MEDIA_ROOT": str(media_root),
         "DATABASE_URL": f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CLICKME_TRAINING_JOB_TIME_LIMIT_S": str(LIMIT_S),
-        "DJANGO_LOG_LEVEL": "INFO",
+        "DJANGO_LOG_LEVEL": "ERROR",  # --loglevel INFO wins in a worker
     }
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
             [str(Path(sys.executable).with_name("celery")), "-A", "clickme_site", "worker", "-Q", QUEUE]
             + ["--pool", "prefork", "--concurrency", "1", "--hostname", hostname]
-            + ["--without-gossip", "--without-mingle", "--loglevel", "DEBUG"],
+            + ["--without-gossip", "--without-mingle", "--loglevel", "INFO"],
             env=env,
             cwd=ROOT,
             stdout=log_file,
