@@ -15,9 +15,9 @@ from django.utils import timezone
 from . import checkpoints, plots, registry, selectors
 from .config import ConfigError, TrainConfig
 from .datasets import ClickMeDataset, Sample
-from .files import CURVES_FILE, MODEL_CHECKPOINT_FILE, job_dir
+from .files import CURVES_FILE, MODEL_CHECKPOINT_FILE, job_dir, stored_path
 from .models import ModelVersion, TrainingJob
-from .trainer import TrainingCancelled, evaluate, train
+from .trainer import TrainingCancelled, evaluate, net_for, train
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 2.0
@@ -120,6 +120,35 @@ def _model_keep(
     )
 
 
+def _partner_model_validation(
+    version: ModelVersion, splits: selectors.TrainingSplits, device: str
+) -> dict[str, Any] | None:
+    """The partner's model evaluated on this job's validation images and maps, so that promotion
+    compares two models on one split; None when it cannot be (no such model, its categories differ,
+    its checkpoint is gone or does not load)."""
+    current = selectors.partner_model_version(exclude=version)
+    if current is None:
+        return None
+    try:
+        state = checkpoints.model_read(stored_path(current.checkpoint))
+        if [c["id"] for c in state["categories"]] != [c.id for c in splits.categories]:
+            return None
+        config = TrainConfig(**state["config"])
+        net = net_for(config, state["num_classes"])
+        net.load_state_dict(state["state_dict"])
+    except (ValueError, OSError, TypeError, KeyError, RuntimeError) as error:
+        log.warning("the partner's model %s cannot be evaluated again: %s", current.name, error)
+        return None
+    evaluation = evaluate(
+        net.to(device),
+        _dataset(splits.rows["val"], config, augment=False),
+        torch.device(device),
+        human_ceiling=splits.human_ceiling,
+        max_saliency_images=config.max_saliency_images,
+    )
+    return {f"val_{k}": v for k, v in evaluation.items()}
+
+
 def job_execute(
     *,
     job_id: UUID | str,
@@ -168,7 +197,13 @@ def job_execute(
         version = _model_keep(
             job_id=job_id, config=config, model=model, history=history, metrics=metrics, splits=splits
         )
-        decision = registry.promotion_decide(version=version) if job.kind == TrainingJob.Kind.SCHEDULED else {}
+        decision = (
+            registry.promotion_decide(
+                version=version, against_metrics=_partner_model_validation(version, splits, device)
+            )
+            if job.kind == TrainingJob.Kind.SCHEDULED
+            else {}
+        )
         TrainingJob.objects.filter(pk=job_id).update(
             status=TrainingJob.Status.DONE, progress=1.0, metrics=metrics, decision=decision, finished_at=timezone.now()
         )

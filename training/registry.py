@@ -74,9 +74,11 @@ def _first_promotion(version: ModelVersion, top1: float | None) -> tuple[bool, d
     }
 
 
-def promotion_decide(*, version: ModelVersion) -> dict[str, Any]:
+def promotion_decide(*, version: ModelVersion, against_metrics: dict[str, Any] | None = None) -> dict[str, Any]:
     """Promote `version` when its validation top-1 and validation alignment are no worse than those
-    of the partner's model (never test numbers). The decision and its numbers are returned."""
+    of the partner's model (never test numbers): `against_metrics` are the partner model's numbers
+    on the same validation split when the caller could measure them, else its stored ones are used
+    (the split and its maps may have changed since). The decision and its numbers are returned."""
     top1 = version.metrics.get(selectors.SELECTION_TOP1)
     key, alignment = selectors.validation_alignment(version.metrics)
     decision: dict[str, Any] = {
@@ -90,8 +92,9 @@ def promotion_decide(*, version: ModelVersion) -> dict[str, Any]:
     if current is None:
         promote, details = _first_promotion(version, top1)
     else:
-        old_top1 = current.metrics.get(selectors.SELECTION_TOP1)
-        old_alignment = current.metrics.get(key) if key else None
+        old_metrics = current.metrics if against_metrics is None else against_metrics
+        old_top1 = old_metrics.get(selectors.SELECTION_TOP1)
+        old_alignment = old_metrics.get(key) if key else None
         # a partner model with no validation top-1 (trained before selection was honest) is not
         # compared with: the first promotion's floor applies instead
         floor = selectors.training_setting("MIN_TOP1_FIRST_PROMOTION") if old_top1 is None else old_top1
@@ -100,6 +103,9 @@ def promotion_decide(*, version: ModelVersion) -> dict[str, Any]:
         promote = accuracy_holds and alignment_holds
         details = {
             "against": current.name,
+            "against_numbers": "stored when it was trained"
+            if against_metrics is None
+            else "measured now on this job's validation split",
             "old_val_top1": old_top1,
             "old_alignment": old_alignment,
             "reason": "validation accuracy and alignment do not fall"

@@ -56,6 +56,21 @@ def test_a_model_better_on_test_but_worse_on_validation_is_not_promoted(partner_
     assert all(not any(key.startswith("test") for key in d) for d in decisions.values())
 
 
+def test_the_partner_models_numbers_measured_on_the_same_validation_split_replace_its_stored_ones(
+    partner_model, monkeypatch
+):
+    promoted = []
+    monkeypatch.setattr(registry, "model_promote", lambda version: promoted.append(version.name))
+    candidate = version("candidate", val_top1=0.78, val_attention_alignment=0.5)
+    stored = registry.promotion_decide(version=candidate)  # 0.78 < the 0.80 stored with the partner's model
+    assert stored["promoted"] is False and stored["against_numbers"] == "stored when it was trained"
+    now = registry.promotion_decide(
+        version=candidate, against_metrics={"val_top1": 0.7, "val_attention_alignment": 0.5}
+    )
+    assert now["promoted"] is True and now["old_val_top1"] == 0.7 and promoted == ["candidate"]
+    assert now["against_numbers"] == "measured now on this job's validation split"
+
+
 def test_the_first_promotion_compares_validation_top1_with_the_floor(db, settings, monkeypatch):
     promoted = []
     monkeypatch.setattr(registry, "model_promote", lambda version: promoted.append(version.name))

@@ -193,7 +193,10 @@ def test_a_scheduled_job_trains_decides_and_promotes_unattended(categories, sett
     second = scheduling.retrain_if_due()
     job_execute(job_id=second.pk, device="cpu", echo=lambda *a: None)
     second.refresh_from_db()
-    assert second.decision["against"] == version.name and "old_val_top1" in second.decision
+    assert second.decision["against"] == version.name
+    assert second.decision["against_numbers"] == "measured now on this job's validation split"
+    # the same validation images and maps as when the first model finished: the same number again
+    assert second.decision["old_val_top1"] == version.metrics["val_top1"]
 
 
 def test_a_job_lost_with_its_worker_is_taken_over_or_reaped(db, monkeypatch):

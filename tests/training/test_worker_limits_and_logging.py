@@ -16,6 +16,7 @@ import pytest
 from clickme_site.celery import app
 from tests import conftest as shared
 from tests.training.conftest import SMALL, benchmark_with_maps
+from training.jobs import STOP_GRACE_S
 from training.models import TrainingJob
 from training.queueing import TRAINING_JOB_RUN
 
@@ -111,3 +112,21 @@ def test_the_worker_logs_through_djangos_logging_not_celerys_format(limited_work
     text = log_path.read_text()
     assert re.search(rf"INFO celery[\w.]*: {re.escape(hostname)} ready", text), text[-3000:]
     assert DJANGO_LINE.search(text) and not CELERY_LINE.search(text), text[-3000:]
+
+
+def test_every_time_limit_and_every_queued_name_belongs_to_a_registered_task(settings):
+    from annotations import queueing as map_queueing
+    from training import queueing
+
+    app.loader.import_default_modules()
+    names = {
+        getattr(module, constant)
+        for module in (queueing, map_queueing)
+        for constant in dir(module)
+        if constant.isupper() and isinstance(getattr(module, constant), str)
+    }
+    assert len(names) == 6 and names <= set(app.tasks)
+    assert set(settings.CELERY_TASK_ANNOTATIONS) <= set(app.tasks)
+    job_task = app.tasks[TRAINING_JOB_RUN]
+    assert job_task.soft_time_limit == settings.CLICKME_TRAINING["JOB_TIME_LIMIT_S"]
+    assert job_task.time_limit > job_task.soft_time_limit + STOP_GRACE_S  # time to stop the child
