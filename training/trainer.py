@@ -144,11 +144,11 @@ class TrainingRun:
     config: TrainConfig
     num_classes: int
     model: torch.nn.Module
+    wrapped: torch.nn.Module
     optimizer: torch.optim.Optimizer
     device: torch.device
     rank: int = 0
     distributed: bool = False
-    wrapped: torch.nn.Module | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     start_epoch: int = 0
 
@@ -168,7 +168,7 @@ def run_setup(
     model = net_for(config, num_classes).to(where)
     if where.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    run = TrainingRun(config, num_classes, model, make_optimizer(config, model), where, rank, distributed)
+    run = TrainingRun(config, num_classes, model, model, make_optimizer(config, model), where, rank, distributed)
     state = checkpoints.resume_load(resume_from, config=config.to_dict(), device=where) if resume_from else None
     if state is not None:
         model.load_state_dict(state["model"])
@@ -176,11 +176,8 @@ def run_setup(
         run.history, run.start_epoch = state["history"], state["epoch"]
         checkpoints.rng_states_restore(state["rng"])
         log(f"resumed from {resume_from} after epoch {run.start_epoch}")
-    run.wrapped = (
-        DistributedDataParallel(model, device_ids=[where.index] if where.type == "cuda" else None)
-        if distributed
-        else model
-    )
+    if distributed:  # wrapped after loading: DDP broadcasts rank 0's (resumed) weights to every rank
+        run.wrapped = DistributedDataParallel(model, device_ids=[where.index] if where.type == "cuda" else None)
     return run
 
 
