@@ -22,7 +22,7 @@ from . import selectors, services
 from .filters import FLAGGED_CHOICES, ImageFilter, RoundFilter
 from .heatmap import heatmap_png
 from .models import ClickMap, Export
-from .tasks import maps_rebuild_all_task
+from .queueing import maps_rebuild_all_queue
 
 MAX_PAGE_SIZE = 1000
 
@@ -285,5 +285,5 @@ class MapsRebuild(APIView):
 
     @extend_schema(request=None, responses={202: OpenApiResponse(description="queued")})
     def post(self, request):
-        maps_rebuild_all_task.delay()
+        maps_rebuild_all_queue()
         return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)

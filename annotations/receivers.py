@@ -6,10 +6,10 @@ log = logging.getLogger(__name__)
 
 
 def queue_map_rebuild(sender, round_id, image_id, **kwargs):
-    from .tasks import map_rebuild_task
+    from .queueing import map_rebuild_queue
 
     try:
-        map_rebuild_task.apply_async(args=[image_id], retry=False)
+        map_rebuild_queue(image_id=image_id)
     except Exception as error:  # broker down: the periodic stale rebuild picks the round up later
         log.warning("could not queue the map rebuild of image %s: %s", image_id, error)
 

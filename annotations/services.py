@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from game.models import COMPLETED_STATES, Image, Round, map_eligible
 
-from . import maps
+from . import maps, queueing
 from .filters import ImageFilter
 from .models import ClickMap, Export
 from .npz_stream import NpzStreamWriter
@@ -214,10 +214,8 @@ def export_request(user, body):
     size = body.get("size", 224)
     if not isinstance(size, int) or isinstance(size, bool) or not 8 <= size <= 1024:
         raise ValueError("size: an integer from 8 to 1024")
-    from .tasks import export_build_task
-
     export = Export.objects.create(format="npz", filters=filters, size=size, requested_by=user)
-    transaction.on_commit(lambda: export_build_task.delay(str(export.id)))
+    queueing.export_build_queue(export_id=str(export.id))
     return export
 
 

@@ -1,10 +1,13 @@
-"""Admin for training jobs and models (curves shown; promote as an action)."""
+"""Admin for training jobs and models (curves shown; promote as an action). Imports no torch:
+promoting loads it in this process only when the action runs."""
 
 from django.contrib import admin, messages
 from django.core.files.storage import default_storage
 from django.utils.html import format_html
 
-from . import services
+from clickme_site.errors import ServiceError
+
+from . import jobs, registry, selectors
 from .models import ModelVersion, TrainingJob
 
 
@@ -35,24 +38,28 @@ class TrainingJobAdmin(admin.ModelAdmin):
 
     @admin.display(description="curves")
     def curves(self, obj):
-        version = ModelVersion.objects.filter(job=obj).first()
+        version = selectors.model_version_of_job(job=obj)
         return _curves(version.curves if version else "")
 
     @admin.action(description="Cancel the selected jobs")
     def cancel(self, request, queryset):
         for job in queryset:
-            services.job_cancel(job)
+            jobs.job_cancel(job=job)
 
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ["name", "arch", "test_top1", "partner_now", "created_at"]
+    list_display = ["name", "arch", "val_top1", "test_top1", "partner_now", "created_at"]
     list_filter = ["arch", "created_at"]
     search_fields = ["name"]
     readonly_fields = ["curves_plot", "metrics", "config", "categories", "checkpoint", "partner", "job"]
     actions = ["promote"]
 
-    @admin.display(description="test top-1")
+    @admin.display(description="val top-1 (selects)")
+    def val_top1(self, obj):
+        return obj.metrics.get("val_top1")
+
+    @admin.display(description="test top-1 (reported)")
     def test_top1(self, obj):
         return obj.metrics.get("test_top1")
 
@@ -69,5 +76,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one model.", messages.ERROR)
             return
-        version = services.model_promote(queryset.get())
+        try:
+            version = registry.model_promote(version=queryset.get())
+        except (ServiceError, ValueError, OSError) as error:
+            self.message_user(request, f"Cannot promote: {error}", messages.ERROR)
+            return
         self.message_user(request, f"{version.name} is now the game's partner.")

@@ -1,4 +1,5 @@
-"""Training jobs and the model registry over the research API (API.md "training" and "models" rows)."""
+"""Training jobs and the model registry over the research API (API.md "training" and "models" rows).
+A researcher sees and cancels only their own jobs (another's is a 404); staff see all."""
 
 from django.core.files.storage import default_storage
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -10,9 +11,10 @@ from rest_framework.views import APIView
 from annotations.api import ResearchPagination
 from clickme_site.errors import NotFound, ServiceError
 
-from . import services
+from . import jobs, registry, selectors
 from .config import ConfigError
 from .models import ModelVersion, TrainingJob
+from .selectors import TrainingDataError
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -68,7 +70,7 @@ class Jobs(generics.ListAPIView):
     pagination_class = ResearchPagination
 
     def get_queryset(self):
-        return TrainingJob.objects.all()
+        return selectors.jobs_visible_to(user=self.request.user)
 
     @extend_schema(
         request=inline_serializer("JobRequest", {"config": serializers.DictField()}),
@@ -80,29 +82,35 @@ class Jobs(generics.ListAPIView):
         if not isinstance(request.data, dict) or "config" not in request.data:
             raise ServiceError("config: this field is required", "invalid_config")
         try:
-            job = services.job_submit(request.data["config"], user=request.user)
+            job = jobs.job_submit(config=request.data["config"], user=request.user)
         except ConfigError as error:
             raise ServiceError(str(error), "invalid_config") from error
+        except TrainingDataError as error:
+            raise ServiceError(str(error), "no_validation_split") from error
         return Response({"id": str(job.id), "status": job.status}, status=status.HTTP_202_ACCEPTED)
 
 
-def _job(pk):
-    job = TrainingJob.objects.filter(pk=pk).first()
+def _job(request, pk) -> TrainingJob:
+    """The job if this user may see it; another researcher's job is as absent as a missing one."""
+    job = selectors.job_visible_to(user=request.user, job_id=pk)
     if job is None:
         raise NotFound("no such training job", "not_found")
     return job
 
 
 class JobDetail(APIView):
-    @extend_schema(responses=JobSerializer)
+    @extend_schema(responses={200: JobSerializer, 404: OpenApiResponse(description="no such job of yours")})
     def get(self, request, pk):
-        return Response(JobSerializer(_job(pk)).data)
+        return Response(JobSerializer(_job(request, pk)).data)
 
 
 class JobCancel(APIView):
-    @extend_schema(request=None, responses={202: JobSerializer})
+    @extend_schema(
+        request=None, responses={202: JobSerializer, 404: OpenApiResponse(description="no such job of yours")}
+    )
     def post(self, request, pk):
-        return Response(JobSerializer(services.job_cancel(_job(pk))).data, status=status.HTTP_202_ACCEPTED)
+        job = jobs.job_cancel(job=_job(request, pk))
+        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
 class Models(generics.ListAPIView):
@@ -110,7 +118,7 @@ class Models(generics.ListAPIView):
     pagination_class = ResearchPagination
 
     def get_queryset(self):
-        return ModelVersion.objects.select_related("partner")
+        return selectors.model_versions()
 
 
 class ModelPromote(APIView):
@@ -120,11 +128,13 @@ class ModelPromote(APIView):
         request=None, responses={200: ModelVersionSerializer, 404: OpenApiResponse(description="no such model")}
     )
     def post(self, request, pk):
-        version = ModelVersion.objects.filter(pk=pk).first()
+        version = selectors.model_version_get(version_id=pk)
         if version is None:
             raise NotFound("no such model", "not_found")
         try:
-            version = services.model_promote(version)
+            version = registry.model_promote(version=version)
+        except ServiceError as error:  # a rule of the game's partners refused it: its message and code
+            raise ServiceError(f"cannot promote: {error.detail}", error.code, status.HTTP_409_CONFLICT) from error
         except (ValueError, OSError) as error:
             raise ServiceError(f"cannot promote: {error}", "not_promotable", status.HTTP_409_CONFLICT) from error
         return Response(ModelVersionSerializer(version, context={"request": request}).data)

@@ -2,7 +2,14 @@
 
 from dataclasses import asdict, dataclass, field, fields
 
-from .nets.resnets import STAGES, architectures
+# The names a config may use, known without torch (web processes check configs and never import
+# torch); tests/training/test_trainer.py checks that they are exactly what training.nets builds.
+STAGES = ("layer1", "layer2", "layer3", "layer4")
+BACKBONES = ("resnet18", "resnet50", "resnet_tiny")
+
+
+def architectures() -> list[str]:
+    return [name for base in BACKBONES for name in (base, f"gala_{base}", f"se_{base}")]
 
 
 class ConfigError(ValueError):

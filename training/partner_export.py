@@ -7,6 +7,11 @@ import torch
 
 from game.partner import ARTIFACT_FORMAT, ARTIFACT_META
 
+from .checkpoints import model_read
+from .config import TrainConfig
+from .datasets import MEAN, STD
+from .trainer import net_for
+
 
 def partner_export(model, path, *, categories, input_size, mean, std, architecture, metrics=None):
     """Save `model` with torch.export (dynamic batch) and its metadata; `categories` is
@@ -28,3 +33,31 @@ def partner_export(model, path, *, categories, input_size, mean, std, architectu
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.export.save(program, str(path), extra_files={ARTIFACT_META: json.dumps(meta)})
     return path
+
+
+class LogitsOnly(torch.nn.Module):
+    """The partner artifact's program: logits alone."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net(x)[0]
+
+
+def partner_export_checkpoint(checkpoint, path, *, architecture, metrics=None):
+    """The partner artifact of a trained model's checkpoint (ValueError when it is not one)."""
+    state = model_read(checkpoint)
+    net = net_for(TrainConfig(**state["config"]), state["num_classes"])
+    net.load_state_dict(state["state_dict"])
+    return partner_export(
+        LogitsOnly(net.eval()),
+        path,
+        categories=[{"wnid": c["wnid"], "name": c["name"]} for c in state["categories"]],
+        input_size=state["config"]["image_size"],
+        mean=MEAN,
+        std=STD,
+        architecture=architecture,
+        metrics=metrics,
+    )

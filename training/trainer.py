@@ -1,20 +1,26 @@
 """The trainer: CPU or CUDA (bfloat16 autocast, channels_last), one process or several under torchrun
-(DistributedDataParallel through the same entry point), a checkpoint every epoch and resume, seeded.
-Pure torch: callers pass datasets and callbacks for progress, metrics and cancellation."""
+(DistributedDataParallel through the same entry point), a checkpoint every epoch and an exact resume,
+seeded. `train` runs the steps in order: run_setup, train_loader, then per epoch train_one_epoch,
+validate and checkpoint_save. Pure torch: callers pass datasets and callbacks for progress, metrics
+and cancellation."""
 
 import math
 import os
 import random
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from . import metrics
+from . import checkpoints, metrics
+from .config import TrainConfig
 from .losses import clickme_loss
 from .nets.resnets import build_net
 
@@ -130,125 +136,190 @@ def _distributed_setup(device):
     return True, dist.get_rank(), device
 
 
-def train(
-    config,
-    train_set,
-    val_set,
-    num_classes,
-    *,
-    device="cpu",
-    checkpoint_dir=None,
-    on_progress=None,
-    on_epoch=None,
-    should_stop=None,
-    human_ceiling=None,
-    log=print,
-    progress_bar=None,
-):
-    """Train `config.arch` on `train_set`, evaluating on `val_set` after every epoch.
-    Resumes from checkpoint_dir/last.pt when it holds a run of the same config. Returns (model, history)."""
-    device = torch.device(device)
-    distributed, rank, device = _distributed_setup(device)
+@dataclass
+class TrainingRun:
+    """What the steps of one run share: the model (bare, and wrapped for DDP), its optimizer, where
+    it runs, and the epochs done so far."""
+
+    config: TrainConfig
+    num_classes: int
+    model: torch.nn.Module
+    wrapped: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    device: torch.device
+    rank: int = 0
+    distributed: bool = False
+    history: list[dict[str, Any]] = field(default_factory=list)
+    start_epoch: int = 0
+
+    @property
+    def channels_last(self) -> bool:
+        return self.device.type == "cuda"
+
+
+def run_setup(
+    config: TrainConfig, num_classes: int, device: str, *, resume_from: Path | None, log: Callable[[str], Any]
+) -> TrainingRun:
+    """Step 1: device (and the process group under torchrun), seeds, model and optimizer; then the
+    resume state of an earlier run of the same config, when there is one, weights, optimizer,
+    history and every random state included, so the run continues as if it had never stopped."""
+    distributed, rank, where = _distributed_setup(torch.device(device))
     seed_everything(config.seed + rank)
-    model = net_for(config, num_classes).to(device)
-    channels_last = device.type == "cuda"
-    if channels_last:
+    model = net_for(config, num_classes).to(where)
+    if where.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    optimizer = make_optimizer(config, model)
-    history, start_epoch = [], 0
-    checkpoint = Path(checkpoint_dir) / "last.pt" if checkpoint_dir else None
-    if checkpoint is not None and checkpoint.exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
-        if state.get("config") == config.to_dict():
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            history, start_epoch = state["history"], state["epoch"]
-            torch.set_rng_state(state["rng"])
-            log(f"resumed from {checkpoint} after epoch {start_epoch}")
-    wrapped = (
-        DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-        if distributed
-        else model
-    )
-    sampler = DistributedSampler(train_set, shuffle=True, seed=config.seed) if distributed else None
-    generator = torch.Generator().manual_seed(config.seed)
-    loader = DataLoader(
+    run = TrainingRun(config, num_classes, model, model, make_optimizer(config, model), where, rank, distributed)
+    state = checkpoints.resume_load(resume_from, config=config.to_dict(), device=where) if resume_from else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        run.optimizer.load_state_dict(state["optimizer"])
+        run.history, run.start_epoch = state["history"], state["epoch"]
+        checkpoints.rng_states_restore(state["rng"])
+        log(f"resumed from {resume_from} after epoch {run.start_epoch}")
+    if distributed:  # wrapped after loading: DDP broadcasts rank 0's (resumed) weights to every rank
+        run.wrapped = DistributedDataParallel(model, device_ids=[where.index] if where.type == "cuda" else None)
+    return run
+
+
+def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
+    """The seed of one epoch's shuffling (and DataLoader worker seeds): a function of the run's seed,
+    the epoch and the rank alone, so a resumed epoch shuffles as it would have uninterrupted."""
+    return int(np.random.SeedSequence([seed, epoch, rank]).generate_state(1)[0])
+
+
+def train_loader(config: TrainConfig, train_set: Dataset, run: TrainingRun) -> DataLoader:
+    """Step 2: the training batches; the order is drawn per epoch (epoch_shuffle), never carried over."""
+    sampler = DistributedSampler(train_set, shuffle=True, seed=config.seed) if run.distributed else None
+    return DataLoader(
         train_set,
         batch_size=config.batch_size,
         shuffle=sampler is None,
         sampler=sampler,
         drop_last=len(train_set) > config.batch_size,
         num_workers=config.num_workers,
-        generator=generator,
-        pin_memory=device.type == "cuda",
+        generator=torch.Generator(),
+        pin_memory=run.device.type == "cuda",
     )
+
+
+def epoch_shuffle(loader: DataLoader, run: TrainingRun, epoch: int) -> None:
+    if isinstance(loader.sampler, DistributedSampler):
+        loader.sampler.set_epoch(epoch)
+    loader.generator.manual_seed(epoch_seed(run.config.seed, epoch, run.rank))
+
+
+def train_one_epoch(
+    run: TrainingRun,
+    loader: DataLoader,
+    epoch: int,
+    *,
+    on_progress: Callable[[float], Any] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    progress_bar: Any = None,
+) -> dict[str, Any]:
+    """Step 3: one pass over the batches (learning rate per step, the ClickMe loss of SCIENCE.md
+    section 3); returns the epoch's training record. TrainingCancelled when should_stop() says so."""
+    config, model, optimizer = run.config, run.wrapped, run.optimizer
+    epoch_shuffle(loader, run, epoch)
+    model.train()
+    started, sums, count = time.monotonic(), {"loss": 0.0, "ce": 0.0, "attention": 0.0, "correct": 0}, 0
     steps_per_epoch = max(len(loader), 1)
-    for epoch in range(start_epoch, config.epochs):
-        if sampler is not None:
-            sampler.set_epoch(epoch)
-        wrapped.train()
-        started, sums, count = time.monotonic(), {"loss": 0.0, "ce": 0.0, "attention": 0.0, "correct": 0}, 0
-        for step, batch in enumerate(loader):
-            if should_stop is not None and should_stop():
-                raise TrainingCancelled()
-            for group in optimizer.param_groups:
-                group["lr"] = config.effective_lr * lr_factor(config, epoch + step / steps_per_epoch)
-            images, labels, maps, has_map = _to_device(batch, device, channels_last)
-            with _autocast(device):
-                logits, attention = wrapped(images)
-            loss, ce, attn = clickme_loss(
-                logits, labels, attention, maps, has_map, config.lambda_clickme, config.label_smoothing
-            )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            size = len(labels)
-            sums["loss"] += float(loss.detach()) * size
-            sums["ce"] += float(ce.detach()) * size
-            sums["attention"] += float(attn.detach()) * size
-            sums["correct"] += int((logits.argmax(1) == labels).sum())
-            count += size
-            if on_progress is not None and rank == 0:
-                on_progress((epoch + (step + 1) / steps_per_epoch) / config.epochs)
-            if progress_bar is not None and rank == 0:
-                progress_bar.update(1)
-                progress_bar.set_postfix(loss=f"{float(loss.detach()):.3f}", epoch=epoch + 1)
-        if rank != 0:
+    for step, batch in enumerate(loader):
+        if should_stop is not None and should_stop():
+            raise TrainingCancelled()
+        for group in optimizer.param_groups:
+            group["lr"] = config.effective_lr * lr_factor(config, epoch + step / steps_per_epoch)
+        images, labels, maps, has_map = _to_device(batch, run.device, run.channels_last)
+        with _autocast(run.device):
+            logits, attention = model(images)
+        loss, ce, attn = clickme_loss(
+            logits, labels, attention, maps, has_map, config.lambda_clickme, config.label_smoothing
+        )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        size = len(labels)
+        sums["loss"] += float(loss.detach()) * size
+        sums["ce"] += float(ce.detach()) * size
+        sums["attention"] += float(attn.detach()) * size
+        sums["correct"] += int((logits.argmax(1) == labels).sum())
+        count += size
+        if on_progress is not None and run.rank == 0:
+            on_progress((epoch + (step + 1) / steps_per_epoch) / config.epochs)
+        if progress_bar is not None and run.rank == 0:
+            progress_bar.update(1)
+            progress_bar.set_postfix(loss=f"{float(loss.detach()):.3f}", epoch=epoch + 1)
+    return {
+        "epoch": epoch + 1,
+        "lr": optimizer.param_groups[0]["lr"],
+        "seconds": time.monotonic() - started,
+        "train_loss": sums["loss"] / max(count, 1),
+        "train_ce": sums["ce"] / max(count, 1),
+        "train_attention": sums["attention"] / max(count, 1),
+        "train_top1": sums["correct"] / max(count, 1),
+    }
+
+
+def validate(run: TrainingRun, val_set: Dataset, human_ceiling: float | None) -> dict[str, Any]:
+    """Step 4: the validation split's numbers, `val_`-prefixed (what selection reads)."""
+    evaluation = evaluate(
+        run.model,
+        val_set,
+        run.device,
+        human_ceiling=human_ceiling,
+        max_saliency_images=run.config.max_saliency_images,
+    )
+    return {f"val_{k}": v for k, v in evaluation.items()}
+
+
+def checkpoint_save(run: TrainingRun, path: Path) -> None:
+    """Step 5: the resume state after the epochs in run.history."""
+    checkpoints.resume_save(
+        path,
+        config=run.config.to_dict(),
+        model=run.model,
+        optimizer=run.optimizer,
+        history=run.history,
+        epoch=len(run.history),
+        num_classes=run.num_classes,
+        arch=run.config.arch,
+    )
+
+
+def train(
+    config: TrainConfig,
+    train_set: Dataset,
+    val_set: Dataset | None,
+    num_classes: int,
+    *,
+    device: str = "cpu",
+    checkpoint_dir: Path | str | None = None,
+    on_progress: Callable[[float], Any] | None = None,
+    on_epoch: Callable[[dict[str, Any]], Any] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    human_ceiling: float | None = None,
+    log: Callable[[str], Any] = print,
+    progress_bar: Any = None,
+) -> tuple[torch.nn.Module, list[dict[str, Any]]]:
+    """Train `config.arch` on `train_set`, evaluating on `val_set` after every epoch and saving the
+    resume state to checkpoint_dir (resuming from it when it holds a run of the same config).
+    Under torchrun rank 0 alone evaluates, saves and reports. Returns (model, history)."""
+    resume = checkpoints.resume_path(checkpoint_dir) if checkpoint_dir else None
+    run = run_setup(config, num_classes, device, resume_from=resume, log=log)
+    loader = train_loader(config, train_set, run)
+    for epoch in range(run.start_epoch, config.epochs):
+        record = train_one_epoch(
+            run, loader, epoch, on_progress=on_progress, should_stop=should_stop, progress_bar=progress_bar
+        )
+        if run.rank != 0:
             continue
-        record = {
-            "epoch": epoch + 1,
-            "lr": optimizer.param_groups[0]["lr"],
-            "seconds": time.monotonic() - started,
-            "train_loss": sums["loss"] / max(count, 1),
-            "train_ce": sums["ce"] / max(count, 1),
-            "train_attention": sums["attention"] / max(count, 1),
-            "train_top1": sums["correct"] / max(count, 1),
-        }
         if val_set is not None and len(val_set):
-            evaluation = evaluate(
-                model, val_set, device, human_ceiling=human_ceiling, max_saliency_images=config.max_saliency_images
-            )
-            record.update({f"val_{k}": v for k, v in evaluation.items()})
-        history.append(record)
-        if checkpoint is not None:
-            checkpoint.parent.mkdir(parents=True, exist_ok=True)
-            partial = checkpoint.with_suffix(".partial")
-            torch.save(
-                {
-                    "config": config.to_dict(),
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "history": history,
-                    "epoch": epoch + 1,
-                    "rng": torch.get_rng_state(),
-                    "num_classes": num_classes,
-                    "arch": config.arch,
-                },
-                partial,
-            )
-            os.replace(partial, checkpoint)  # a crash mid-save never leaves a broken checkpoint
+            record.update(validate(run, val_set, human_ceiling))
+        run.history.append(record)
+        if resume is not None:
+            checkpoint_save(run, resume)
         if on_epoch is not None:
             on_epoch(record)
-    if distributed:
+    if run.distributed:
         dist.destroy_process_group()
-    return model, history
+    return run.model, run.history

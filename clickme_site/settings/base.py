@@ -173,6 +173,27 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
+# Time limits per task kind (cookiecutter-django's soft/hard pair, with the long kinds set apart). The
+# soft limit raises SoftTimeLimitExceeded in the task; the hard one kills its pool process (prefork).
+CELERY_TASK_SOFT_TIME_LIMIT = 60
+CELERY_TASK_TIME_LIMIT = 120
+TRAINING_JOB_TIME_LIMIT_S = env.int("CLICKME_TRAINING_JOB_TIME_LIMIT_S", default=72 * 3600)
+CELERY_TASK_ANNOTATIONS = {
+    # whole-table rebuilds grow with the data (every image, after an outage every stale one)
+    "annotations.tasks.maps_rebuild_stale": {"soft_time_limit": 1800, "time_limit": 1900},
+    "annotations.tasks.maps_rebuild_all": {"soft_time_limit": 5 * 3600, "time_limit": 5 * 3600 + 300},
+    # an export ends (failed, with that reason) before its 10-minute lease lets another delivery claim it
+    "annotations.tasks.export_build": {"soft_time_limit": 540, "time_limit": 600},
+    # the watcher of a job's child process: the job's whole budget; at the soft limit it stops the
+    # child and fails the job with that reason (the hard limit leaves time for that)
+    "training.tasks.training_job_run": {
+        "soft_time_limit": TRAINING_JOB_TIME_LIMIT_S,
+        "time_limit": TRAINING_JOB_TIME_LIMIT_S + 120,
+    },
+}
+# Workers log through Django's LOGGING (clickme_site/celery.py connects setup_logging), as
+# cookiecutter-django does; `celery worker --loglevel` sets the root level.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # The game (SCIENCE.md section 1). Every number is a default that an environment variable changes.
 CLICKME = {
@@ -199,6 +220,7 @@ CLICKME["MIN_CLICKS"] = env.int("CLICKME_MIN_CLICKS", default=1)
 CLICKME_TRAINING = {
     "RETRAIN_MIN_NEW_MAPS": env.int("CLICKME_RETRAIN_MIN_NEW_MAPS", default=200),
     "MIN_TOP1_FIRST_PROMOTION": env.float("CLICKME_MIN_TOP1_FIRST_PROMOTION", default=0.5),
+    "JOB_TIME_LIMIT_S": TRAINING_JOB_TIME_LIMIT_S,
     "DEFAULT_CONFIG": {
         "arch": "gala_resnet_tiny",
         "lambda_clickme": 10.0,

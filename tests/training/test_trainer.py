@@ -76,6 +76,54 @@ def test_a_crashed_run_resumes_from_its_last_checkpoint(tiny_set, tmp_path):
     assert [r["epoch"] for r in history] == [1, 2, 3]
 
 
+@pytest.fixture
+def deterministic():
+    torch.use_deterministic_algorithms(True)
+    yield
+    torch.use_deterministic_algorithms(False)
+
+
+@pytest.mark.filterwarnings("ignore:This DataLoader will create")
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_an_interrupted_and_resumed_run_ends_with_exactly_the_weights_of_an_uninterrupted_one(
+    tiny_set, tmp_path, deterministic, num_workers
+):
+    # Augmentation draws from torch's global RNG (num_workers 0) or from worker seeds drawn from the
+    # loader's generator (2): both, and the shuffle, must continue as if the run had never stopped.
+    config = replace(TINY, epochs=4, num_workers=num_workers)
+    val_set = ClickMeDataset(tiny_set.samples[:4], 32, augment=False)
+    whole, whole_history = train(config, tiny_set, val_set, 2, log=lambda *x: None)
+    calls = {"n": 0}
+
+    def crash_in_epoch_three():
+        calls["n"] += 1
+        return calls["n"] > 2 * 2  # 2 steps per epoch: stop inside the third epoch
+
+    with pytest.raises(TrainingCancelled):
+        train(config, tiny_set, val_set, 2, checkpoint_dir=tmp_path, should_stop=crash_in_epoch_three, log=print)
+    messages = []
+    resumed, history = train(config, tiny_set, val_set, 2, checkpoint_dir=tmp_path, log=messages.append)
+    assert messages == [f"resumed from {tmp_path / 'last.pt'} after epoch 2"]
+    assert [r["train_loss"] for r in history] == [r["train_loss"] for r in whole_history]
+    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_every_epoch_shuffles_differently_and_each_order_depends_on_the_seed_and_epoch_alone():
+    from training.trainer import epoch_seed
+
+    seeds = {epoch_seed(3, epoch) for epoch in range(50)}
+    assert len(seeds) == 50 and epoch_seed(3, 7) == epoch_seed(3, 7) != epoch_seed(4, 7)
+    assert epoch_seed(3, 7, rank=1) != epoch_seed(3, 7, rank=0)
+
+
+def test_config_knows_exactly_the_architectures_and_stages_the_nets_build():
+    from training import config
+    from training.nets import resnets
+
+    assert config.architectures() == resnets.architectures() and config.STAGES == resnets.STAGES
+
+
 def test_no_weight_decay_on_norms_biases_and_attention_gains():
     from training.trainer import net_for
 

@@ -1,57 +1,14 @@
 """Training jobs through the API, run by a real worker in a child process; promotion; scheduling."""
 
-import time
-
 import numpy as np
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
-from annotations import services as map_services
 from game.models import Partner
-from tests.annotations.conftest import play
 from tests.conftest import synthetic_image
-from training import scheduling
+from tests.training.conftest import SMALL, benchmark_with_maps, client_for, wait_for
+from training import jobs, registry, scheduling
+from training.job_execution import job_execute
 from training.models import ModelVersion, TrainingJob
-
-SMALL = {
-    "arch": "gala_resnet_tiny",
-    "lambda_clickme": 1.0,
-    "epochs": 2,
-    "batch_size": 4,
-    "image_size": 32,
-    "seed": 0,
-    "optimizer": "adamw",
-    "lr": 0.001,
-    "max_saliency_images": 4,
-}
-
-
-def client_for(user):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
-@pytest.fixture
-def researcher(db, django_user_model):
-    return client_for(django_user_model.objects.create_user("ada"))
-
-
-@pytest.fixture
-def staff(db, django_user_model):
-    return client_for(django_user_model.objects.create_user("boss", is_staff=True))
-
-
-def benchmark_with_maps(categories, n=8):
-    images = []
-    for k in range(n):
-        split = "train" if k < n - 2 else "test"
-        image = synthetic_image(categories[k % 2], k, split=split)
-        play(image, 4, seed=k)
-        map_services.map_rebuild(image.pk)
-        images.append(image)
-    return images
 
 
 @pytest.mark.parametrize(
@@ -73,25 +30,13 @@ def test_bad_configs_are_400_naming_the_key_and_nothing_is_queued(researcher, ca
 
 
 def test_without_maps_a_clickme_job_fails_with_that_reason(categories, settings):
-    from training.services import job_execute
-
     for k in range(6):
-        synthetic_image(categories[k % 2], k)
+        synthetic_image(categories[k % 2], k, split="val" if k >= 4 else "train")
     job = TrainingJob.objects.create(config={**SMALL})
     with pytest.raises(ValueError):
-        job_execute(job.pk, device="cpu", echo=lambda *a: None)
+        job_execute(job_id=job.pk, device="cpu", echo=lambda *a: None)
     job.refresh_from_db()
     assert job.status == "failed" and "no ClickMe maps" in job.error
-
-
-def wait_for(job_id, client, states, timeout_s=120):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/v1/training/jobs/{job_id}/").json()
-        if body["status"] in states:
-            return body
-        time.sleep(0.5)
-    raise AssertionError(f"job {job_id} stayed {body['status']}")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -154,11 +99,46 @@ def test_promoting_a_model_whose_file_is_not_a_checkpoint_is_refused(staff, cate
     assert not Partner.objects.exists()
 
 
+def test_a_promotion_the_games_partner_rules_refuse_is_a_409_with_their_message_and_changes_nothing(
+    staff, categories, settings, ranked_partner, monkeypatch
+):
+    from clickme_site.errors import Conflict
+    from training import checkpoints
+    from training.config import TrainConfig
+    from training.trainer import net_for
+
+    def refuse(partner):
+        raise Conflict("the partner wins 0.91 of rounds with no click: too easy", "partner_too_easy")
+
+    monkeypatch.setattr("game.partner_registry.partner_activate", refuse)
+    config = TrainConfig(**SMALL)
+    path = checkpoints.model_save(
+        settings.MEDIA_ROOT / "training" / "m" / "model.pt",
+        config=config.to_dict(),
+        arch=config.arch,
+        model=net_for(config, 2),
+        num_classes=2,
+        categories=[{"id": c.id, "wnid": c.wnid, "name": c.name} for c in categories[:2]],
+    )
+    version = ModelVersion.objects.create(
+        name="trained", arch=config.arch, config=config.to_dict(), checkpoint=str(path.relative_to(settings.MEDIA_ROOT))
+    )
+    response = staff.post(f"/api/v1/models/{version.pk}/promote/")
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "cannot promote: the partner wins 0.91 of rounds with no click: too easy",
+        "code": "partner_too_easy",
+    }
+    version.refresh_from_db()
+    assert version.partner is None and list(Partner.objects.all()) == [ranked_partner]
+    assert Partner.objects.get().is_active
+
+
 def test_retraining_is_queued_only_when_enough_new_maps_exist(categories, settings, django_capture_on_commit_callbacks):
     settings.CLICKME_TRAINING = {**settings.CLICKME_TRAINING, "RETRAIN_MIN_NEW_MAPS": 3, "DEFAULT_CONFIG": {**SMALL}}
     benchmark_with_maps(categories, 2)
     assert scheduling.retrain_if_due() is None
-    benchmark_with_maps(categories, 6)
+    benchmark_with_maps(categories, 8)
     with django_capture_on_commit_callbacks() as callbacks:
         job = scheduling.retrain_if_due()
     assert job.kind == "scheduled" and job.config["arch"] == SMALL["arch"] and len(callbacks) == 1
@@ -167,34 +147,33 @@ def test_retraining_is_queued_only_when_enough_new_maps_exist(categories, settin
 
 def test_promotion_only_when_accuracy_and_alignment_do_not_fall(db, monkeypatch, settings):
     promoted = []
-    monkeypatch.setattr("training.services.model_promote", lambda version: promoted.append(version.name))
+    monkeypatch.setattr(registry, "model_promote", lambda version: promoted.append(version.name))
     partner = Partner.objects.create(name="p", architecture="exported", weights_file="x", is_active=True)
     ModelVersion.objects.create(
         name="current",
         arch="a",
         config={},
         partner=partner,
-        metrics={"test_top1": 0.8, "test_attention_alignment": 0.5},
+        metrics={"val_top1": 0.8, "val_attention_alignment": 0.5},
     )
     better = ModelVersion.objects.create(
-        name="better", arch="a", config={}, metrics={"test_top1": 0.82, "test_attention_alignment": 0.55}
+        name="better", arch="a", config={}, metrics={"val_top1": 0.82, "val_attention_alignment": 0.55}
     )
     less_aligned = ModelVersion.objects.create(
-        name="less aligned", arch="a", config={}, metrics={"test_top1": 0.9, "test_attention_alignment": 0.4}
+        name="less aligned", arch="a", config={}, metrics={"val_top1": 0.9, "val_attention_alignment": 0.4}
     )
     worse = ModelVersion.objects.create(
-        name="worse", arch="a", config={}, metrics={"test_top1": 0.7, "test_attention_alignment": 0.6}
+        name="worse", arch="a", config={}, metrics={"val_top1": 0.7, "val_attention_alignment": 0.6}
     )
-    decisions = {v.name: scheduling.promotion_decide(v) for v in (better, less_aligned, worse)}
+    decisions = {v.name: registry.promotion_decide(version=v) for v in (better, less_aligned, worse)}
     assert promoted == ["better"]
-    assert decisions["less aligned"]["reason"] == "alignment fell" and decisions["worse"]["reason"] == "accuracy fell"
-    assert decisions["better"]["promoted"] and decisions["better"]["old_top1"] == 0.8
+    assert decisions["less aligned"]["reason"] == "validation alignment fell"
+    assert decisions["worse"]["reason"] == "validation accuracy fell"
+    assert decisions["better"]["promoted"] and decisions["better"]["old_val_top1"] == 0.8
     assert np.isclose(decisions["better"]["alignment"], 0.55)
 
 
 def test_a_scheduled_job_trains_decides_and_promotes_unattended(categories, settings, ranked_partner):
-    from training.services import job_execute
-
     settings.CLICKME_TRAINING = {
         **settings.CLICKME_TRAINING,
         "RETRAIN_MIN_NEW_MAPS": 4,
@@ -203,17 +182,21 @@ def test_a_scheduled_job_trains_decides_and_promotes_unattended(categories, sett
     }
     benchmark_with_maps(categories)
     job = scheduling.retrain_if_due()
-    version = job_execute(job.pk, device="cpu", echo=lambda *a: None)
+    version = job_execute(job_id=job.pk, device="cpu", echo=lambda *a: None)
     job.refresh_from_db()
     assert job.status == "done" and job.decision["promoted"] is True
-    assert job.decision["against"] == ranked_partner.name and job.decision["test_top1"] == version.metrics["test_top1"]
+    assert job.decision["against"] == ranked_partner.name and job.decision["val_top1"] == version.metrics["val_top1"]
+    assert version.metrics["test_top1"] is not None and "test_top1" not in job.decision  # reported, never compared
     assert Partner.objects.get(is_active=True).model_version == version
     # the next scheduled model must not lower accuracy or alignment to replace this one
     settings.CLICKME_TRAINING = {**settings.CLICKME_TRAINING, "RETRAIN_MIN_NEW_MAPS": 0}
     second = scheduling.retrain_if_due()
-    job_execute(second.pk, device="cpu", echo=lambda *a: None)
+    job_execute(job_id=second.pk, device="cpu", echo=lambda *a: None)
     second.refresh_from_db()
-    assert second.decision["against"] == version.name and "old_top1" in second.decision
+    assert second.decision["against"] == version.name
+    assert second.decision["against_numbers"] == "measured now on this job's validation split"
+    # the same validation images and maps as when the first model finished: the same number again
+    assert second.decision["old_val_top1"] == version.metrics["val_top1"]
 
 
 def test_a_job_lost_with_its_worker_is_taken_over_or_reaped(db, monkeypatch):
@@ -221,18 +204,16 @@ def test_a_job_lost_with_its_worker_is_taken_over_or_reaped(db, monkeypatch):
 
     from django.utils import timezone
 
-    from training import services
-
     runs = []
-    monkeypatch.setattr(services.subprocess, "Popen", lambda *a, **k: runs.append(a) or _Finished())
+    monkeypatch.setattr(jobs.subprocess, "Popen", lambda *a, **k: runs.append(a) or _Finished())
     live = TrainingJob.objects.create(config=SMALL, status="running", heartbeat_at=timezone.now())
     lost = TrainingJob.objects.create(config=SMALL, status="running", heartbeat_at=timezone.now() - timedelta(hours=1))
-    services.job_run(live.pk, poll_s=0)
+    jobs.job_run(job_id=live.pk, poll_s=0)
     assert runs == []  # a live job is not run twice
-    services.job_run(lost.pk, poll_s=0)
+    jobs.job_run(job_id=lost.pk, poll_s=0)
     assert len(runs) == 1  # the lost one is taken over (it resumes from its checkpoint)
     TrainingJob.objects.filter(pk=lost.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
-    assert services.jobs_reap_lost() == 1
+    assert jobs.jobs_reap_lost() == 1
     lost.refresh_from_db()
     assert lost.status == "failed" and "worker running it was lost" in lost.error
 
@@ -248,11 +229,9 @@ class _Finished:
 def test_data_loader_worker_processes_train_without_touching_the_database(categories):
     # Four workers each querying over the parent's inherited connection desynchronise it (checked:
     # with maps loaded lazily in the workers this test fails with "lost synchronization").
-    from training.services import job_execute
-
     benchmark_with_maps(categories)
     job = TrainingJob.objects.create(config={**SMALL, "epochs": 2, "batch_size": 2, "num_workers": 4})
-    job_execute(job.pk, device="cpu", echo=lambda *a: None)
+    job_execute(job_id=job.pk, device="cpu", echo=lambda *a: None)
     job.refresh_from_db()
     assert job.status == "done", job.error
     assert TrainingJob.objects.filter(pk=job.pk).exists()  # the test's own connection still works

@@ -9,8 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from training.config import ConfigError, config_from_dict
+from training.job_execution import job_execute
 from training.models import TrainingJob
-from training.services import TrainingDataError, job_execute, n_training_images
+from training.selectors import TrainingDataError, n_training_images
 
 
 def foreground_job(config):
@@ -46,7 +47,9 @@ class Command(BaseCommand):
             self.stdout.write(f"training job {job}")
         bar = tqdm(desc="training", unit="step", disable=not self.stdout.isatty() and job is None)
         try:
-            version = job_execute(job, device=device, progress_bar=bar if config else None, echo=self.stdout.write)
+            version = job_execute(
+                job_id=job, device=device, progress_bar=bar if config else None, echo=self.stdout.write
+            )
         except (TrainingDataError, ConfigError) as error:
             raise CommandError(str(error)) from error
         finally:

@@ -1,0 +1,28 @@
+"""Where a training job's private files live (its folder, log, checkpoints, curves, partner artifact),
+and how a model row names them. The one place to change when these files move."""
+
+from pathlib import Path
+from uuid import UUID
+
+from django.conf import settings
+
+LOG_FILE = "log.txt"
+MODEL_CHECKPOINT_FILE = "model.pt"
+CURVES_FILE = "curves.png"
+PARTNER_ARTIFACT_FILE = "partner.pt2"
+
+
+def job_dir(job_id: UUID | str | int) -> Path:
+    """The folder of one job: its log, its resume checkpoint (checkpoints.RESUME_FILE), its final
+    checkpoint, its curves and, once promoted, its partner artifact."""
+    return Path(settings.MEDIA_ROOT) / "training" / str(job_id)
+
+
+def stored_name(path: Path) -> str:
+    """What a ModelVersion stores for a file of a job (a path under MEDIA_ROOT)."""
+    return str(Path(path).relative_to(Path(settings.MEDIA_ROOT)))
+
+
+def stored_path(name: str) -> Path:
+    """The file a ModelVersion's stored name points to."""
+    return Path(settings.MEDIA_ROOT) / name
