@@ -16,11 +16,11 @@ def queue_map_rebuild(sender, round_id, image_id, **kwargs):
 
 def queue_maps_rebuild(sender, image_ids, **kwargs):
     """Rounds of these images were flagged, banned or deleted: rebuild their maps (a no-op when unchanged)."""
-    from .tasks import map_rebuild_task
+    from .queueing import map_rebuild_queue
 
     for image_id in image_ids:
         try:
-            map_rebuild_task.apply_async(args=[image_id], retry=False)
+            map_rebuild_queue(image_id=image_id)
         except Exception as error:  # broker down: the periodic stale rebuild finds the map out of date
             log.warning("could not queue the map rebuild of image %s: %s", image_id, error)
             return
