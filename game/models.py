@@ -4,6 +4,8 @@ import uuid
 
 from django.db import models
 
+from clickme_site.private_files import private_storage
+
 
 def anonymous_name(public_id):
     """How a player without a nickname is shown."""
@@ -36,7 +38,10 @@ class Image(models.Model):
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="images")
     split = models.CharField(max_length=5, choices=Split.choices, default=Split.TRAIN, db_index=True)
     mask = models.ImageField(
-        upload_to="masks/", blank=True, help_text="ground-truth diagnostic mask (synthetic benchmark only)"
+        upload_to="masks/",
+        storage=private_storage,
+        blank=True,
+        help_text="ground-truth diagnostic mask (synthetic benchmark only), under PRIVATE_ROOT",
     )
     active = models.BooleanField(default=True)
     retired = models.BooleanField(default=False, help_text="set after plays_per_image completed rounds")

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from annotations.models import ClickMap
 from annotations.services import npy_array
+from clickme_site.private_files import private_path, private_root
 from game.models import Category, Image
 from game.partner_registry import partner_register
 
@@ -96,7 +97,7 @@ def job_cancel(job):
 
 
 def job_dir(job_id):
-    return Path(settings.MEDIA_ROOT) / "training" / str(job_id)
+    return private_path("training", str(job_id))
 
 
 def job_run(job_id, poll_s=1.0):
@@ -314,7 +315,7 @@ def model_register(job_id, config, model, history, metrics, categories):
     curves = directory / "curves.png"
     if history:
         curves_png(history, curves)
-    media = Path(settings.MEDIA_ROOT)
+    media = private_root().resolve()
     return ModelVersion.objects.create(
         name=f"{config.arch}-{timezone.now():%Y%m%d-%H%M%S}-{str(job_id)[:8]}",
         arch=config.arch,
@@ -354,7 +355,7 @@ def load_checkpoint(path):
 
 def model_promote(version):
     """Export the model as a partner artifact and make it the game's partner (picked up without a restart)."""
-    net, state = load_checkpoint(Path(settings.MEDIA_ROOT) / version.checkpoint)
+    net, state = load_checkpoint(private_path(version.checkpoint))
     size = state["config"]["image_size"]
     artifact = partner_export(
         LogitsOnly(net),
