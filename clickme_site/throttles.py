@@ -55,9 +55,9 @@ def request_scope(request: Request) -> str | None:
     return None
 
 
-def ip_hash(request: Request) -> str:
+def ip_hash(address: str) -> str:
     salt = settings.CLICKME["IP_HASH_SALT"].encode()
-    return hmac.new(salt, request.META.get("REMOTE_ADDR", "").encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(salt, (address or "").encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def identity(request: Request) -> str | None:
@@ -94,7 +94,8 @@ class ScopedRateThrottle(BaseThrottle):
         if scope is None:
             return True
         rates = settings.CLICKME_THROTTLE_RATES
-        checks = [(scope, identity(request)), (f"{scope}_ip", ip_hash(request))]
+        # get_ident: REMOTE_ADDR, or X-Forwarded-For as seen by the last NUM_PROXIES trusted proxies
+        checks = [(scope, identity(request)), (f"{scope}_ip", ip_hash(self.get_ident(request)))]
         now = time.time()
         for rate_name, who in checks:
             if who is None or not rates.get(rate_name):

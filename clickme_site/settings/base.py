@@ -144,6 +144,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["clickme_site.parsers.BoundedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["clickme_site.throttles.ScopedRateThrottle"],
+    # Proxies in front that append to X-Forwarded-For (nginx: 1); 0 trusts REMOTE_ADDR alone (no spoofing).
+    "NUM_PROXIES": env.int("CLICKME_NUM_PROXIES", default=0),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "clickme_site.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,

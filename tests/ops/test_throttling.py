@@ -152,3 +152,16 @@ def test_a_cache_outage_lets_requests_through_and_is_logged(settings, unrecognis
     assert Round.objects.count() == 3
     assert any(r.name == "clickme_site.cache" for r in caplog.records)
     assert json.loads(client.get("/api/game/me/").content)["rounds_played"] >= 1
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_ip_rate(settings, unrecognised_images, ranked_partner):
+    rates(settings, round_start="100/min", round_start_ip="2/min")
+    for k in range(2):
+        bot = player("10.66.0.1")
+        bot.client.defaults["HTTP_X_FORWARDED_FOR"] = f"192.0.2.{k}"
+        bot.start()
+    bot = player("10.66.0.1")
+    bot.client.defaults["HTTP_X_FORWARDED_FOR"] = "192.0.2.99"
+    assert_throttled(bot.post("/api/game/rounds/"), 60)
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}  # behind one trusted proxy
+    assert bot.post("/api/game/rounds/").status_code == 201  # now the forwarded address is the client's
