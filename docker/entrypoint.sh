@@ -21,6 +21,7 @@ case "$role" in
       --workers "${GUNICORN_WORKERS:-2}" \
       --threads "${GUNICORN_THREADS:-4}" \
       --timeout "${GUNICORN_TIMEOUT:-60}" \
+      --keep-alive "${GUNICORN_KEEPALIVE:-5}" \
       --graceful-timeout 30 \
       --worker-tmp-dir /dev/shm \
       --control-socket "${GUNICORN_CONTROL_SOCKET:-/tmp/gunicorn.ctl}" \
