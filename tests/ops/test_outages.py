@@ -24,22 +24,16 @@ from .conftest import terminate_backend
 
 @contextlib.contextmanager
 def broker_at(url):
-    """Point the Celery app's publishing at `url` (its connection pools are dropped both ways)."""
-
-    def reset():
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    old = app.conf.broker_url
-    reset()
+    """Point the Celery app's publishing at `url`, then give it back its own pools untouched (kombu
+    keeps one pool per broker URL for the whole process: closing one would break later tests)."""
+    saved = (app.conf.broker_url, app._pool, app.amqp._producer_pool)
+    app._pool = None
+    app.amqp._producer_pool = None
     app.conf.broker_url = url
     try:
         yield
     finally:
-        reset()
-        app.conf.broker_url = old
+        app.conf.broker_url, app._pool, app.amqp._producer_pool = saved
 
 
 def redis_cache(settings, url):

@@ -83,7 +83,7 @@ def test_a_killed_worker_is_restarted_and_web_and_beat_keep_running(tmp_path):
     }
     log = open(tmp_path / "supervisord.out", "wb")
     manager = subprocess.Popen([str(BIN / "supervisord"), "-c", str(CONF)], env=env, cwd=ROOT, stdout=log, stderr=log)
-    broker = Celery(broker=redis_server.url)
+    broker = Celery(broker=redis_server.url, set_as_current=False)  # shared tasks keep the project app
     try:
         wait_for(lambda: all(pids(env).values()) and live(port), 180, "web, worker and beat to start")
         wait_for(lambda: bool(broker.control.ping(timeout=1.0)), 120, "the worker to answer a ping")
