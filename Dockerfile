@@ -66,11 +66,12 @@ FROM base AS runtime
 ENV DJANGO_SETTINGS_MODULE=clickme_site.settings.production \
     CLICKME_VAR_DIR=/data/var \
     CLICKME_MEDIA_ROOT=/data/media \
+    CLICKME_PRIVATE_ROOT=/data/private \
     DJANGO_STATIC_ROOT=/data/static \
     TORCH_HOME=/data/var/torch \
     PORT=8000
 # Mount points owned by the app user: a fresh named volume mounted here inherits the ownership.
-RUN mkdir -p /data/var /data/media /data/static \
+RUN mkdir -p /data/var /data/media /data/private /data/static \
  && chown -R clickme:clickme /data
 EXPOSE 8000
 ENTRYPOINT ["/usr/bin/tini", "--", "/app/docker/entrypoint.sh"]

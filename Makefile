@@ -12,12 +12,14 @@ export PYTHONUNBUFFERED := 1
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) is missing (ClickMe needs Python 3.11)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -r requirements.txt
+	@echo "==> installing the pinned requirements into $(VENV) (a few minutes the first time)"
+	$(PIP) install --progress-bar on --upgrade pip
+	$(PIP) install --progress-bar on -r requirements.txt
 	@touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
-	$(PIP) install --quiet -r requirements-dev.txt
+	@echo "==> installing the development requirements into $(VENV)"
+	$(PIP) install --progress-bar on -r requirements-dev.txt
 	@touch $@
 
 deps: $(VENV)/.installed

@@ -2,8 +2,7 @@
 
 import json
 
-from django.conf import settings
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -15,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clickme_site.errors import NotFound, ServiceError
+from clickme_site.private_files import private_file_response
 from game.images import as_float_array
 from game.models import Round
 
@@ -274,10 +274,7 @@ class ExportDownload(APIView):
         export = _export_of(request, pk)
         if export.status != Export.Status.DONE:
             raise ServiceError(f"the export is {export.status}", "not_ready", status.HTTP_409_CONFLICT)
-        path = settings.MEDIA_ROOT / export.file
-        return FileResponse(
-            open(path, "rb"), as_attachment=True, filename=path.name, content_type="application/octet-stream"
-        )
+        return private_file_response(export.file, as_attachment=True, content_type="application/octet-stream")
 
 
 class MapsRebuild(APIView):

@@ -5,14 +5,13 @@ import io
 import logging
 import os
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
+from clickme_site.private_files import private_path, private_relative
 from game.models import COMPLETED_STATES, Image, Round, map_eligible
 
 from . import maps, queueing
@@ -138,7 +137,7 @@ def filtered_images(filters):
 
 
 def export_path(export):
-    return Path(settings.MEDIA_ROOT) / "exports" / f"clickme-maps-{export.id}.npz"
+    return private_path("exports", f"clickme-maps-{export.id}.npz")
 
 
 def _sha256_file(path):
@@ -187,7 +186,7 @@ def export_build(export_id):
             n_maps=len(meta),
             size_bytes=final.stat().st_size,
             sha256=_sha256_file(final),
-            file=str(final.relative_to(settings.MEDIA_ROOT)),
+            file=private_relative(final),
             finished_at=timezone.now(),
         )
     except Exception as error:
@@ -207,7 +206,7 @@ def export_request(user, body):
         raise ValueError(f"{sorted(unknown)[0]}: unknown key")
     if body.get("format", "npz") != "npz":
         raise ValueError("format: only 'npz' is supported")
-    filters = body.get("filters") or {}
+    filters = body.get("filters", {})
     if not isinstance(filters, dict):
         raise ValueError("filters: expected an object")
     filtered_images(filters)  # validates the filters now, so a bad one is a 400 rather than a failed job

@@ -1,6 +1,15 @@
-"""One error shape for every API answer: {"detail": "...", "code": "..."} with a 4xx status."""
+"""One error shape for every API answer: {"detail": "...", "code": "..."} with a 4xx status.
 
+Django's own error handlers (urls.py handler400/403/404/500) answer in the same shape on /api/ paths,
+so a body too large (413), an unknown path (404) or a crash (500) is JSON there too; a database or
+broker that is unreachable is a 503 with Retry-After (clickme_site/outages.py), never a 500.
+"""
+
+import sys
+
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
@@ -73,3 +82,51 @@ class ResearchNotFound(APIView):
 
 def api_not_found(request):
     return JsonResponse({"detail": "no such endpoint", "code": "not_found"}, status=404)
+
+
+def is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_json(detail: str, code: str, status_code: int) -> JsonResponse:
+    return JsonResponse({"detail": detail, "code": code}, status=status_code)
+
+
+def handler400(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        return error_json("the request body is too large", "too_large", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if is_api(request):
+        return error_json("bad request", "bad_request", status.HTTP_400_BAD_REQUEST)
+    return defaults.bad_request(request, exception)
+
+
+def handler403(request, exception=None):
+    if is_api(request):
+        return error_json("permission denied", "permission_denied", status.HTTP_403_FORBIDDEN)
+    return defaults.permission_denied(request, exception)
+
+
+def csrf_failure(request, reason=""):
+    """settings.CSRF_FAILURE_VIEW: JSON on /api/ paths, Django's page elsewhere."""
+    if is_api(request):
+        return error_json(f"CSRF failed: {reason}", "csrf_failed", status.HTTP_403_FORBIDDEN)
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    return django_csrf_failure(request, reason)
+
+
+def handler404(request, exception=None):
+    if is_api(request):
+        return error_json("not found", "not_found", status.HTTP_404_NOT_FOUND)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request):
+    from .outages import unavailable_response
+
+    unavailable = unavailable_response(request, sys.exc_info()[1])
+    if unavailable is not None:
+        return unavailable
+    if is_api(request):
+        return error_json("the server failed; it has been logged", "server_error", 500)
+    return defaults.server_error(request)

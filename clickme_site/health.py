@@ -1,4 +1,5 @@
-"""GET /healthz: is the database reachable, is the broker reachable, how many workers answer."""
+"""GET /healthz (readiness): is the database reachable, is the broker reachable, how many workers
+answer. GET /healthz/live (liveness): the process answers, whatever its dependencies."""
 
 import logging
 
@@ -53,3 +54,8 @@ def healthz(request):
         body["detail"] = f"unhealthy: {', '.join(failing)}"
         body["code"] = "unhealthy"
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+def healthz_live(request):
+    """200 while this process answers requests; touches no database, broker or cache."""
+    return JsonResponse({"status": "alive"})

@@ -3,12 +3,13 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from .errors import ResearchNotFound, api_not_found
-from .health import healthz
+from .health import healthz, healthz_live
 from .media import media
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("healthz/live", healthz_live, name="healthz-live"),
     path("api/game/", include("game.urls")),
     path("api/v1/", include("annotations.urls")),
     path("api/v1/", include("training.urls")),
@@ -19,3 +20,8 @@ urlpatterns = [
     re_path(r"^media/(?P<path>.*)$", media),
     path("", include("frontend.urls")),
 ]
+
+handler400 = "clickme_site.errors.handler400"
+handler403 = "clickme_site.errors.handler403"
+handler404 = "clickme_site.errors.handler404"
+handler500 = "clickme_site.errors.handler500"

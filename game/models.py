@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from clickme_site.private_files import private_storage
+
 
 def random_key():
     """A uniform key in [0, 1) per image: ties between equally played images go to a random one."""
@@ -44,7 +46,10 @@ class Image(models.Model):
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="images")
     split = models.CharField(max_length=5, choices=Split.choices, default=Split.TRAIN, db_index=True)
     mask = models.ImageField(
-        upload_to="masks/", blank=True, help_text="ground-truth diagnostic mask (synthetic benchmark only)"
+        upload_to="masks/",
+        storage=private_storage,
+        blank=True,
+        help_text="ground-truth diagnostic mask (synthetic benchmark only), under PRIVATE_ROOT",
     )
     active = models.BooleanField(default=True)
     retired = models.BooleanField(default=False, help_text="set after plays_per_image rounds that feed its map")

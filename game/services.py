@@ -234,22 +234,34 @@ def clicks_record(player, round_id, raw_clicks):
     concurrent posts of one round are applied one after the other, no click is lost or stored twice,
     and a failing partner costs the answer its guesses, never the clicks. A post after the time
     limit closes the round (kept) and is refused with 409 round_closed.
+
+    Once the clicks are committed nothing may turn the answer into an error (the browser would send
+    them again): a failure after the commit (the partner, a dropped database connection, a broker
+    publish) is logged and the answer carries the round as stored.
     """
     now = timezone.now()
     appended = _clicks_append(player, round_id, raw_clicks, now)
     if appended is None:
         raise Conflict("the round's time is up", "round_closed")
     round_, last_t_ms = appended
+    guesses = []
     try:
         guesses, recognized = partner_guesses(round_)
-    except Exception:  # a broken partner must not stop the collection of clicks
-        log.exception("the partner failed on round %s", round_id)
-        return round_, [], False
-    if not recognized:
-        Round.objects.filter(pk=round_.pk, state=Round.State.OPEN).update(last_guesses=guesses)
-        round_.last_guesses = guesses
-        return round_, guesses, False
-    return _round_win(player, round_id, guesses, last_t_ms, now), guesses, True
+        if not recognized:
+            Round.objects.filter(pk=round_.pk, state=Round.State.OPEN).update(last_guesses=guesses)
+            round_.last_guesses = guesses
+            return round_, guesses, False
+        return _round_win(player, round_id, guesses, last_t_ms, now), guesses, True
+    except Exception:  # the clicks are stored: answer with what is stored, never an error
+        log.exception("round %s: failure after its clicks were stored; answering the stored state", round_id)
+    try:
+        stored = Round.objects.filter(pk=round_.pk).values_list("state", "score").first()
+    except Exception as error:  # the database went away: the state as appended is the last known one
+        log.warning("round %s: could not re-read the stored state: %s", round_id, error)
+        stored = None
+    if stored is not None:
+        round_.state, round_.score = stored
+    return round_, guesses, round_.state == Round.State.WON
 
 
 @transaction.atomic

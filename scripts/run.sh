@@ -1,44 +1,65 @@
 #!/usr/bin/env bash
 # `make run`: migrate, make and import the synthetic benchmark, train the demo partner when none is
-# registered, then serve the game with gunicorn beside a Celery worker and beat; Ctrl-C stops all.
+# registered, then serve the game with gunicorn beside a Celery worker and beat under supervisord
+# (scripts/supervisord.conf), which restarts any of the three that dies; Ctrl-C stops all of them.
+# "served" is printed once GET /healthz answers 200 (database, broker and a worker are up).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 PORT=${PORT:-8000}
-BIN=$(dirname "$PY")
+BIN=$(cd "$(dirname "$PY")" && pwd)
 export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-clickme_site.settings.base}
 VAR=${CLICKME_VAR_DIR:-var}
 mkdir -p "$VAR"
+step() { echo "==> $*"; }
 
 if [[ -z "${DATABASE_URL:-}" ]]; then echo "database: SQLite in $VAR/ (set DATABASE_URL for PostgreSQL)"; else echo "database: $DATABASE_URL"; fi
 if [[ -z "${REDIS_URL:-}" ]]; then echo "broker: kombu filesystem transport in $VAR/broker (set REDIS_URL for Redis)"; else echo "broker: $REDIS_URL"; fi
 
-"$PY" manage.py migrate --noinput -v 0
+step "migrating the database"
+"$PY" manage.py migrate --noinput -v 1
+"$PY" manage.py move_private_files
+step "collecting static files"
 "$PY" manage.py collectstatic --noinput -v 0
 if [[ "$("$PY" manage.py shell -c 'from game.models import Image; print(Image.objects.exists())')" != "True" ]]; then
-  echo "generating and importing the synthetic benchmark"
+  step "generating and importing the synthetic benchmark"
   [[ -f "$VAR/benchmark/manifest.csv" ]] || "$PY" manage.py generate_benchmark --out "$VAR/benchmark"
   "$PY" manage.py import_images "$VAR/benchmark/manifest.csv"
 fi
+step "checking for a partner (trains the demo partner when none is registered: a few minutes)"
 "$PY" manage.py train_demo_partner --if-none
 
-pids=()
+export CLICKME_BIN="$BIN" PORT
+CLICKME_RUN_DIR=$(cd "$VAR" && pwd)/run
+export CLICKME_RUN_DIR
+mkdir -p "$CLICKME_RUN_DIR"
+step "starting web, worker and beat (supervisord restarts any that dies)"
+"$BIN/supervisord" -c scripts/supervisord.conf &
+supervisor=$!
 stop() {
-  trap - INT TERM EXIT
-  echo; echo "stopping web, worker and beat"
-  kill -TERM "${pids[@]}" 2>/dev/null || true
-  wait "${pids[@]}" 2>/dev/null || true
+  trap - INT TERM
+  echo; step "stopping web, worker and beat"
+  kill -TERM "$supervisor" 2>/dev/null || true
+  wait "$supervisor" 2>/dev/null || true
+  exit 0
 }
-trap stop INT TERM EXIT
+trap stop INT TERM
 
-"$BIN/celery" -A clickme_site worker -Q celery,maps,training --concurrency 2 --loglevel INFO \
-  --hostname "worker@%h" &
-pids+=($!)
-"$BIN/celery" -A clickme_site beat --loglevel INFO --schedule "$VAR/celerybeat-schedule" \
-  --scheduler django_celery_beat.schedulers:DatabaseScheduler &
-pids+=($!)
-"$BIN/gunicorn" clickme_site.wsgi:application --bind "127.0.0.1:$PORT" --workers 2 --threads 4 \
-  --access-logfile - --graceful-timeout 5 &
-pids+=($!)
-echo "ClickMe is served on http://127.0.0.1:$PORT/ (Ctrl-C stops it)"
-wait -n "${pids[@]}"
+healthy() {
+  "$PY" - "$PORT" <<'PY'
+import sys, urllib.request
+try:
+    with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=5) as response:
+        sys.exit(0 if response.status == 200 else 1)
+except Exception:
+    sys.exit(1)
+PY
+}
+waited=0
+until healthy; do
+  if ! kill -0 "$supervisor" 2>/dev/null; then echo "supervisord exited before the site was healthy" >&2; exit 1; fi
+  sleep 1; waited=$((waited + 1))
+  if (( waited % 15 == 0 )); then step "waiting for /healthz (database, broker, worker): ${waited}s"; fi
+done
+step "ClickMe is served on http://127.0.0.1:$PORT/ (Ctrl-C stops it)"
+wait "$supervisor"

@@ -18,6 +18,8 @@ from .factories import CategoryFactory, ImageFactory
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
+    settings.PRIVATE_ROOT = tmp_path / "private"
+    settings.PRIVATE_ROOT.mkdir()
 
 
 def png_of(array):
@@ -78,7 +80,7 @@ def ranked_partner(categories, tmp_path):
 @pytest.fixture(scope="session")
 def celery_worker_process(tmp_path_factory, django_db_setup):
     """A real Celery worker process on the test broker (Redis), not eager mode. Yields its hostname
-    and media root (tests that read files it writes point MEDIA_ROOT there)."""
+    and media and private roots (tests that read files it writes point MEDIA_ROOT and PRIVATE_ROOT there)."""
     import os
     import subprocess
     import sys
@@ -91,7 +93,13 @@ def celery_worker_process(tmp_path_factory, django_db_setup):
 
     hostname = f"pytest-{uuid.uuid4().hex[:8]}@localhost"
     media_root = tmp_path_factory.mktemp("worker-media")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "clickme_site.settings.test", "CLICKME_MEDIA_ROOT": str(media_root)}
+    private_root = tmp_path_factory.mktemp("worker-private")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "clickme_site.settings.test",
+        "CLICKME_MEDIA_ROOT": str(media_root),
+        "CLICKME_PRIVATE_ROOT": str(private_root),
+    }
     from django.db import connection
 
     db = connection.settings_dict  # the test database, created by django_db_setup
@@ -129,7 +137,7 @@ def celery_worker_process(tmp_path_factory, django_db_setup):
         process.terminate()
         raise RuntimeError("the Celery worker did not answer within 60 s")
     _worker_hostnames.append(hostname)
-    yield types.SimpleNamespace(hostname=hostname, media_root=media_root)
+    yield types.SimpleNamespace(hostname=hostname, media_root=media_root, private_root=private_root)
     _worker_hostnames.remove(hostname)
     process.terminate()
     try:

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "csp",
     "django_celery_beat",
     "game",
     "annotations",
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -47,6 +49,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "clickme_site.outages.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "clickme_site.urls"
@@ -72,6 +75,7 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # a connection the server dropped is replaced, not reused
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite is the laptop fallback: wait for the lock instead of failing, and keep connections short.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -80,7 +84,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # django-redis with IGNORE_EXCEPTIONS: with Redis down a read misses and a write is dropped (logged),
+    # so nothing on a player's request path fails with the cache (PostgreSQL is the truth).
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": env.float("CLICKME_CACHE_TIMEOUT_S", default=0.5),
+                "SOCKET_TIMEOUT": env.float("CLICKME_CACHE_TIMEOUT_S", default=0.5),
+            },
+        }
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_LOGGER = "clickme_site.cache"
 else:
     CACHES = {
         "default": {
@@ -109,8 +127,10 @@ STORAGES = {
 }
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("CLICKME_MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Files no public URL may reach (masks, exports, partner artifacts, checkpoints, logs, curves): outside MEDIA_ROOT.
+PRIVATE_ROOT = Path(env.str("CLICKME_PRIVATE_ROOT", default=str(VAR_DIR / "private")))
 
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"  # read from the cache, written through to the db
+SESSION_ENGINE = "django.contrib.sessions.backends.db"  # the database alone: sessions live through a Redis outage
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 365
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -122,7 +142,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["clickme_site.parsers.BoundedJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["clickme_site.throttles.ScopedRateThrottle"],
+    # Proxies in front that append to X-Forwarded-For (nginx: 1); 0 trusts REMOTE_ADDR alone (no spoofing).
+    "NUM_PROXIES": env.int("CLICKME_NUM_PROXIES", default=0),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "clickme_site.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -240,4 +263,45 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+}
+
+# Platform: abuse limits, request bounds, security headers, private downloads (clickme_site/).
+# Rates are "N/period" per session (players) or per token user (researchers), and "..._ip" per salted
+# IP hash; period is s, min, h or d with an optional count ("20/10s"). A click post every 500 ms and
+# a round every few seconds stay far below them (README, "Rate limits").
+CLICKME_THROTTLE_RATES = {
+    "round_start": env.str("CLICKME_THROTTLE_ROUND_START", default="40/min"),
+    "round_start_ip": env.str("CLICKME_THROTTLE_ROUND_START_IP", default="600/min"),
+    "clicks": env.str("CLICKME_THROTTLE_CLICKS", default="300/min"),
+    "clicks_ip": env.str("CLICKME_THROTTLE_CLICKS_IP", default="6000/min"),
+    "nickname": env.str("CLICKME_THROTTLE_NICKNAME", default="30/h"),
+    "nickname_ip": env.str("CLICKME_THROTTLE_NICKNAME_IP", default="300/h"),
+    "game": env.str("CLICKME_THROTTLE_GAME", default="600/min"),
+    "game_ip": env.str("CLICKME_THROTTLE_GAME_IP", default="6000/min"),
+    "research": env.str("CLICKME_THROTTLE_RESEARCH", default="1200/min"),
+    "research_ip": env.str("CLICKME_THROTTLE_RESEARCH_IP", default="2400/min"),
+    "exports": env.str("CLICKME_THROTTLE_EXPORTS", default="30/h"),
+    "exports_ip": env.str("CLICKME_THROTTLE_EXPORTS_IP", default="60/h"),
+    "training_jobs": env.str("CLICKME_THROTTLE_TRAINING_JOBS", default="20/h"),
+    "training_jobs_ip": env.str("CLICKME_THROTTLE_TRAINING_JOBS_IP", default="40/h"),
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CLICKME_MAX_BODY_BYTES", default=1024 * 1024)  # larger bodies: 413
+CSRF_FAILURE_VIEW = "clickme_site.errors.csrf_failure"  # JSON on /api/ paths
+CLICKME_MAX_JSON_DEPTH = env.int("CLICKME_MAX_JSON_DEPTH", default=64)  # deeper JSON: 400
+# With nginx in front: private downloads answer X-Accel-Redirect: <prefix><path> (an `internal`
+# location aliased to PRIVATE_ROOT) instead of streaming the file through Python. Empty: Python serves.
+CLICKME_X_ACCEL_REDIRECT_PREFIX = env.str("CLICKME_X_ACCEL_REDIRECT_PREFIX", default="")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
 }

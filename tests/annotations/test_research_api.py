@@ -234,7 +234,7 @@ def test_a_failed_export_says_why_and_leaves_no_file(researcher, built, monkeypa
     services.export_build(response.json()["id"])
     detail = researcher.get(f"/api/v1/exports/{response.json()['id']}/").json()
     assert detail["status"] == "failed" and "disk full" in detail["error"] and detail["download_url"] is None
-    assert not list((settings.MEDIA_ROOT / "exports").glob("*"))
+    assert not list((settings.PRIVATE_ROOT / "exports").glob("*"))
     assert researcher.get(f"/api/v1/exports/{response.json()['id']}/download").status_code == 409
 
 

@@ -39,7 +39,9 @@ def browser():
 @pytest.fixture
 def page(browser, live_server):
     """A fresh page at 1200x800 whose base URL is the live server; uncaught script errors fail the test."""
-    context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
+    # bypass_csp: Playwright evaluates wait_for_function's string with eval, which the site's
+    # Content-Security-Policy (script-src 'self') forbids; the policy itself is checked in tests/ops.
+    context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url, bypass_csp=True)
     context.set_default_timeout(10_000)
     page = context.new_page()
     errors = []

@@ -44,6 +44,7 @@ def test_a_queued_job_trains_registers_a_model_and_its_promotion_changes_the_par
     celery_worker_process, categories, settings, django_user_model, ranked_partner
 ):
     settings.MEDIA_ROOT = celery_worker_process.media_root  # the worker reads the images we write
+    settings.PRIVATE_ROOT = celery_worker_process.private_root  # ... and writes checkpoints and curves there
     benchmark_with_maps(categories)
     researcher = client_for(django_user_model.objects.create_user("ada"))
     staff = client_for(django_user_model.objects.create_user("boss", is_staff=True))
@@ -81,6 +82,7 @@ def test_a_running_job_can_be_cancelled_and_the_worker_survives(
     from clickme_site.celery import app
 
     settings.MEDIA_ROOT = celery_worker_process.media_root
+    settings.PRIVATE_ROOT = celery_worker_process.private_root
     benchmark_with_maps(categories)
     researcher = client_for(django_user_model.objects.create_user("ada"))
     job_id = researcher.post("/api/v1/training/jobs/", {"config": {**SMALL, "epochs": 500}}, format="json").json()["id"]
@@ -92,7 +94,7 @@ def test_a_running_job_can_be_cancelled_and_the_worker_survives(
 
 
 def test_promoting_a_model_whose_file_is_not_a_checkpoint_is_refused(staff, categories, settings):
-    (settings.MEDIA_ROOT / "bad.pt").write_bytes(b"not a checkpoint")
+    (settings.PRIVATE_ROOT / "bad.pt").write_bytes(b"not a checkpoint")
     version = ModelVersion.objects.create(name="broken", arch="gala_resnet_tiny", config=SMALL, checkpoint="bad.pt")
     response = staff.post(f"/api/v1/models/{version.pk}/promote/")
     assert response.status_code == 409 and "not a ClickMe checkpoint" in response.json()["detail"]

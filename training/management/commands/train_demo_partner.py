@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from PIL import Image as PILImage
 
+from clickme_site.private_files import private_path
 from game.images import as_float_array
 from game.models import Category, Image, Partner
 from game.partner_registry import partner_register
@@ -76,7 +77,7 @@ class Command(BaseCommand):
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         path = partner_export(
             model,
-            settings.MEDIA_ROOT / "partners" / f"demo-{stamp}.pt2",
+            private_path("partners", f"demo-{stamp}.pt2"),
             categories=[{"wnid": c.wnid, "name": c.name} for c in categories],
             input_size=config.input_size,
             mean=MEAN,

@@ -1,0 +1,167 @@
+"""API.md: too many requests from one session or IP get 429 `throttled` with Retry-After, per scope, and
+nothing is stored for a refused request; realistic play is never throttled; a cache outage lets
+requests through (logged) rather than stopping the game."""
+
+import itertools
+import json
+
+import pytest
+from django.core.cache import cache
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from annotations.models import Export
+from clickme_site.settings import base
+from clickme_site.throttles import parse_rate
+from game.models import Player, Round
+from tests.game.conftest import PlayerClient
+from training.models import TrainingJob
+
+_ips = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_counters(settings):
+    """Counters of earlier tests (same IP, same user ids after a flush) must not count here."""
+    cache.delete_pattern("throttle:*")
+    settings.CLICKME_THROTTLE_RATES = {name: "" for name in settings.CLICKME_THROTTLE_RATES}
+
+
+def player(ip=None):
+    client = PlayerClient()
+    client.client.defaults["REMOTE_ADDR"] = ip or f"10.9.{next(_ips) % 250}.{next(_ips) % 250}"
+    return client
+
+
+def rates(settings, **changes):
+    settings.CLICKME_THROTTLE_RATES = {**settings.CLICKME_THROTTLE_RATES, **changes}
+
+
+def assert_throttled(response, period_s):
+    assert response.status_code == 429, response.content
+    body = response.json()
+    assert body["code"] == "throttled" and body["detail"]
+    assert 1 <= int(response["Retry-After"]) <= period_s
+
+
+def test_round_starts_past_the_session_rate_get_429_and_start_nothing(settings, unrecognised_images, ranked_partner):
+    rates(settings, round_start="3/min")
+    client = player()
+    client.start()  # a first visit has no session yet: only its IP's rate counts it
+    for _ in range(3):
+        client.start()
+    assert_throttled(client.post("/api/game/rounds/"), 60)
+    assert Round.objects.count() == 4
+    assert player().post("/api/game/rounds/").status_code == 201  # another session is not affected
+
+
+def test_round_starts_past_the_ip_rate_get_429_whatever_the_session(settings, unrecognised_images, ranked_partner):
+    rates(settings, round_start="100/min", round_start_ip="4/min")
+    shared_ip = "10.77.0.1"
+    for _ in range(4):
+        player(shared_ip).start()  # four cookie jars: a bot that drops its cookies
+    assert_throttled(player(shared_ip).post("/api/game/rounds/"), 60)
+    assert Round.objects.count() == 4
+    assert player("10.77.0.2").post("/api/game/rounds/").status_code == 201
+
+
+def test_click_posts_past_the_rate_get_429_and_the_clicks_stay(settings, unrecognised_images, ranked_partner):
+    rates(settings, clicks="4/10s")
+    client = player()
+    round_id = client.start()["round_id"]
+    for k in range(4):
+        assert client.clicks(round_id, [[10 + k, 10, 100 * k]]).status_code == 200
+    assert_throttled(client.clicks(round_id, [[50, 50, 900]]), 10)
+    assert Round.objects.get(pk=round_id).n_clicks == 4
+
+
+def test_nickname_changes_past_the_rate_get_429_but_reading_me_does_not_count(settings, db):
+    rates(settings, nickname="2/h")
+    client = player()
+    answers = [client.patch("/api/game/me/", {"nickname": name}) for name in ("ada", "grace", "eve", "mallory")]
+    codes = [answer.status_code for answer in answers]
+    # two per session; a first request without a session yet is counted by its IP alone
+    assert codes in ([200, 200, 429, 429], [200, 200, 200, 429]), codes
+    assert_throttled(answers[-1], 3600)
+    accepted = [name for name, code in zip(("ada", "grace", "eve"), codes, strict=False) if code == 200]
+    assert client.get("/api/game/me/").json()["nickname"] == accepted[-1]
+    assert client.get("/api/game/me/").status_code == 200
+    assert Player.objects.filter(nickname="mallory").count() == 0
+
+
+def researcher(django_user_model, name):
+    client = APIClient(REMOTE_ADDR=f"10.88.0.{next(_ips) % 250}")
+    user = django_user_model.objects.create_user(name)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def test_the_research_api_is_throttled_per_token(settings, db, django_user_model):
+    rates(settings, research="3/min")
+    ada, grace = researcher(django_user_model, "ada"), researcher(django_user_model, "grace")
+    for _ in range(3):
+        assert ada.get("/api/v1/categories/").status_code == 200
+    assert_throttled(ada.get("/api/v1/categories/"), 60)
+    assert grace.get("/api/v1/categories/").status_code == 200
+
+
+def test_exports_have_their_own_rate_and_a_refused_one_queues_nothing(settings, db, django_user_model):
+    rates(settings, exports="1/h", research="100/min")
+    ada = researcher(django_user_model, "ada")
+    assert ada.post("/api/v1/exports/", {"format": "npz"}, format="json").status_code == 202
+    assert_throttled(ada.post("/api/v1/exports/", {"format": "npz"}, format="json"), 3600)
+    assert Export.objects.count() == 1
+    assert ada.get("/api/v1/images/").status_code == 200  # reading is another scope
+
+
+def test_training_job_submissions_have_their_own_rate(settings, db, django_user_model):
+    rates(settings, training_jobs="1/h")
+    ada = researcher(django_user_model, "ada")
+    first = ada.post("/api/v1/training/jobs/", {"config": {"arch": "nope"}}, format="json")
+    assert first.status_code == 400  # counted all the same: a flood of bad submissions is a flood
+    assert_throttled(ada.post("/api/v1/training/jobs/", {"config": {"arch": "nope"}}, format="json"), 3600)
+    assert TrainingJob.objects.count() == 0
+
+
+def test_the_default_rates_leave_realistic_play_alone():
+    """A browser posts at most every 500 ms while painting (10 clicks per post, 20 clicks/s) and starts
+    a round at most every 2.5 s (won on its first post, 2 s between rounds): with 25% to spare."""
+    defaults = base.CLICKME_THROTTLE_RATES
+    for scope, per_minute in (("clicks", 120), ("round_start", 24)):
+        limit, period_s = parse_rate(defaults[scope])
+        assert limit / period_s * 60 >= 1.25 * per_minute, scope
+    limit, period_s = parse_rate(defaults["round_start"])
+    assert limit / period_s * 10 < 135  # ... and the flood of the issue (135 starts in 10 s) is stopped
+
+
+def test_rates_are_parsed_strictly():
+    assert parse_rate("40/min") == (40, 60) and parse_rate("20/10s") == (20, 10) and parse_rate("30/h") == (30, 3600)
+    for bad in ("40", "40/fortnight", "x/min", ""):
+        with pytest.raises(ValueError):
+            parse_rate(bad)
+
+
+def test_a_cache_outage_lets_requests_through_and_is_logged(settings, unrecognised_images, ranked_partner, caplog):
+    rates(settings, round_start="1/min", clicks="1/min")
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}}  # no one there
+    client = player()
+    round_id = client.start()["round_id"]
+    client.start()
+    assert client.clicks(client.start()["round_id"], [[1, 1, 0]]).status_code == 200
+    assert client.post(f"/api/game/rounds/{round_id}/finish/").status_code == 200
+    assert Round.objects.count() == 3
+    assert any(r.name == "clickme_site.cache" for r in caplog.records)
+    assert json.loads(client.get("/api/game/me/").content)["rounds_played"] >= 1
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_ip_rate(settings, unrecognised_images, ranked_partner):
+    rates(settings, round_start="100/min", round_start_ip="2/min")
+    for k in range(2):
+        bot = player("10.66.0.1")
+        bot.client.defaults["HTTP_X_FORWARDED_FOR"] = f"192.0.2.{k}"
+        bot.start()
+    bot = player("10.66.0.1")
+    bot.client.defaults["HTTP_X_FORWARDED_FOR"] = "192.0.2.99"
+    assert_throttled(bot.post("/api/game/rounds/"), 60)
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}  # behind one trusted proxy
+    assert bot.post("/api/game/rounds/").status_code == 201  # now the forwarded address is the client's
