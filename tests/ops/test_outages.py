@@ -48,8 +48,11 @@ def play_round(player, statuses):
     statuses.append(started.status_code)
     round_id = started.json()["round_id"]
     accepted = []
+    # A brush-like stroke (a click every 50 ms, 5 px apart), placed per round so no two rounds share
+    # a path: the quality rules must not flag these as bots and keep them out of the maps.
+    x0, y0 = 40 + (round_id * 37) % 150, 40 + (round_id * 61) % 120
     for k in range(3):
-        clicks = [[100 + k, 100 + j, 200 * k + j] for j in range(5)]
+        clicks = [[x0 + 5 * (5 * k + j), y0 + 2 * (5 * k + j), 50 * (5 * k + j)] for j in range(5)]
         answer = player.clicks(round_id, clicks)
         statuses.append(answer.status_code)
         if answer.status_code == 200:
