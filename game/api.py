@@ -2,7 +2,7 @@
 
 from django.middleware.csrf import CsrfViewMiddleware
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import AllowAny
@@ -49,6 +49,7 @@ class MeSerializer(serializers.Serializer):
     total_score = serializers.IntegerField()
     rounds_played = serializers.IntegerField()
     rounds_won = serializers.IntegerField()
+    rounds_skipped = serializers.IntegerField()
     consented = serializers.BooleanField()
 
 
@@ -172,6 +173,29 @@ class FinishView(PlayerView):
         return Response({"state": round_.state, "score": round_.score, "total_score": totals["total_score"]})
 
 
+class SkipAnswerSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=Round.State.choices, help_text='always "skipped"')
+    score = serializers.IntegerField()
+    total_score = serializers.IntegerField()
+
+
+class SkipView(PlayerView):
+    @extend_schema(
+        request=None,
+        responses={
+            200: SkipAnswerSerializer,
+            404: OpenApiResponse(description="not_found: no such round of this player"),
+            409: OpenApiResponse(description="round_closed: the round is not open (or its time is up)"),
+        },
+        summary="Skip the image: the round ends unscored, is never used in a map, and the image never comes back",
+    )
+    def post(self, request, round_id):
+        player = self.player()
+        round_ = services.round_skip(player=player, round_id=round_id)
+        totals = selectors.player_totals(player)
+        return Response({"state": round_.state, "score": round_.score, "total_score": totals["total_score"]})
+
+
 class LeaderboardQuery(serializers.Serializer):
     period = serializers.ChoiceField(choices=list(selectors.LEADERBOARD_PERIODS), default="day")
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
@@ -186,6 +210,7 @@ class LeaderboardSerializer(serializers.Serializer):
             "nickname": serializers.CharField(),
             "score": serializers.IntegerField(),
             "rounds_won": serializers.IntegerField(),
+            "is_me": serializers.BooleanField(help_text="the row of the player of this session"),
         },
         many=True,
     )
@@ -204,7 +229,8 @@ class LeaderboardView(PlayerView):
         query = LeaderboardQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         period, limit = query.validated_data["period"], query.validated_data["limit"]
-        return Response({"period": period, "entries": selectors.leaderboard(period, limit)})
+        me = request.session.get(services.SESSION_PLAYER_KEY)
+        return Response({"period": period, "entries": selectors.leaderboard(period, limit, me_player_id=me)})
 
 
 class PlayerSessionScheme(OpenApiAuthenticationExtension):

@@ -41,6 +41,7 @@ class Image(models.Model):
     active = models.BooleanField(default=True)
     retired = models.BooleanField(default=False, help_text="set after plays_per_image completed rounds")
     completed_rounds = models.PositiveIntegerField(default=0, db_index=True)
+    n_skipped = models.PositiveIntegerField(default=0, help_text="rounds whose player skipped the image")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -98,6 +99,7 @@ class Round(models.Model):
         OPEN = "open"
         WON = "won"
         EXPIRED = "expired"
+        SKIPPED = "skipped"  # the player could not find the object: counted, never scored, never in a map
 
     player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="rounds")
     image = models.ForeignKey(Image, on_delete=models.PROTECT, related_name="rounds")
@@ -124,3 +126,7 @@ class Round(models.Model):
 
     def __str__(self):
         return f"round {self.pk} ({self.state})"
+
+
+# The states of a round that was played to its end (won, or out of time / given up): the one definition.
+COMPLETED_STATES = (Round.State.WON, Round.State.EXPIRED)

@@ -316,6 +316,36 @@ def round_finish(player, round_id):
     return round_
 
 
+def round_skip(*, player: Player, round_id: int) -> Round:
+    """The player cannot find the object: end the open round as skipped (no score, never in a map,
+    never counted towards the image's retirement; the player never gets this image again).
+
+    Locks the round's row. A round that is not open, or whose time ran out, is refused with 409
+    round_closed (a round found out of time is closed as expired first, as a late click post is).
+    """
+    now = timezone.now()
+    skipped = _round_skip(player, round_id, now)
+    if skipped is None:
+        raise Conflict("the round's time is up", "round_closed")
+    return skipped
+
+
+@transaction.atomic
+def _round_skip(player, round_id, now):
+    round_ = _locked_round(player, round_id)
+    if round_.state != Round.State.OPEN:
+        raise Conflict(f"the round is {round_.state}", "round_closed")
+    if _expired_by_clock(round_, now):
+        _round_close(round_, Round.State.EXPIRED, now=now)
+        return None
+    round_.state = Round.State.SKIPPED
+    round_.score = 0
+    round_.finished_at = now
+    round_.save(update_fields=["state", "score", "finished_at"])
+    Image.objects.filter(pk=round_.image_id).update(n_skipped=F("n_skipped") + 1)
+    return round_
+
+
 def rounds_expire_stale(now=None):
     """Close rounds whose time ran out without a finish (the browser went away). Returns how many."""
     now = now or timezone.now()
