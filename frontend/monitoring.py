@@ -10,8 +10,7 @@ from django.utils import timezone
 from annotations.models import ClickMap, Export
 from annotations.services import stale_image_ids
 from clickme_site import health
-from game.models import Image, Partner, Player, Round
-from game.selectors import COMPLETED
+from game.models import COMPLETED_STATES, Image, Partner, Player, Round
 from training.models import ModelVersion, TrainingJob
 
 from . import selectors
@@ -59,7 +58,7 @@ def dashboard_figures(now: datetime | None = None) -> dict[str, Any]:
         open=Count("id", filter=Q(state=Round.State.OPEN)),
         last_hour=Count("id", filter=Q(started_at__gte=hour)),
         last_day=Count("id", filter=Q(started_at__gte=day)),
-        completed_day=Count("id", filter=Q(state__in=COMPLETED, finished_at__gte=day)),
+        completed_day=Count("id", filter=Q(state__in=COMPLETED_STATES, finished_at__gte=day)),
         won_day=Count("id", filter=Q(state=Round.State.WON, finished_at__gte=day)),
         total=Count("id"),
     )

@@ -8,8 +8,7 @@ from django.db.models import Avg, Count, Q
 from django.db.models.functions import TruncDay, TruncHour
 
 from annotations.models import ClickMap
-from game.models import Category, Round
-from game.selectors import COMPLETED
+from game.models import COMPLETED_STATES, Category, Round
 from training.models import TrainingJob
 
 # Per-epoch numbers of a training job's history that the dashboard plots (training/trainer.py).
@@ -73,7 +72,7 @@ def partner_win_rate_by_day(*, now: datetime, days: int) -> dict[str, Any]:
     played in them (skipped rounds are neither won nor lost)."""
     start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     rows = (
-        Round.objects.filter(state__in=COMPLETED, finished_at__gte=start)
+        Round.objects.filter(state__in=COMPLETED_STATES, finished_at__gte=start)
         .annotate(day=TruncDay("finished_at"))
         .values("day", "partner__name")
         .annotate(completed=Count("id"), won=Count("id", filter=Q(state=Round.State.WON)))

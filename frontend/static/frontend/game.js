@@ -121,11 +121,11 @@ function roundEnded(round, info) {
     document.body.dataset.revealed = "true";
     el.canvas.setAttribute("aria-label", `The whole image, revealed: the ${name} is in it.`);
     if (round.state === "skipped") {
-      view.showResult("skipped", "Skipped", `Not scored. Here is the whole image: the ${name} was there.`);
+      view.showResult("skipped", "Skipped: here is the whole image", `Look again: the ${name} is in the picture. Not scored.`);
       view.setStatus(`Skipped: no points, and its clicks are not used. The ${name} is shown in full.`);
     } else {
       const lead = info?.reason === "time" ? "Time's up" : "Not recognised";
-      view.showResult("expired", `${lead}: here is the whole image`, `The ${name} was there. Your partner did not see it. +0`);
+      view.showResult("expired", `${lead}: here is the whole image`, `Look again: the ${name} is in the picture. +0`);
       view.setStatus(`${lead}. Your partner did not recognise the ${name}: the whole image now shows where it was.`);
     }
   }
@@ -234,7 +234,7 @@ async function startRound() {
 function startPractice() {
   if (busy || current?.state === "open") return;
   prepareRound();
-  const { data, transport, image } = practiceRound({
+  const { data, transport, image, centre } = practiceRound({
     size: SETTINGS.imageSizePx,
     timeLimitMs: SETTINGS.timeLimitMs,
     bubbleSizePx: SETTINGS.bubbleSizePx,
@@ -242,6 +242,7 @@ function startPractice() {
     maxClicksPerPost: BRUSH.maxClicksPerPost,
   });
   const round = new PlayRound({ data, picture, transport, brush: BRUSH, hooks });
+  document.body.dataset.practiceTarget = centre.join(","); // where the star is (image pixels), for tests
   play(round, image, { lead: "Practice (nothing is sent or stored): reveal the", practice: true });
 }
 

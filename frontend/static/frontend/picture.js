@@ -15,24 +15,25 @@ export class Picture {
     this.height = idleSizePx;
     this.bubbles = []; // [x, y, size] in image pixels, in the order painted
     this.revealed = false;
-    this.observer = null;
-    if ("ResizeObserver" in window) {
-      this.observer = new ResizeObserver((entries) => this.fit(entries[entries.length - 1]));
-      try {
-        this.observer.observe(canvas, { box: "device-pixel-content-box" });
-      } catch {
-        this.observer.observe(canvas);
-      }
-    }
+    if ("ResizeObserver" in window) new ResizeObserver(() => this.fit()).observe(canvas);
+    this.watchPixelRatio();
     this.fit();
   }
 
-  /** Size the backing store to the canvas's box on screen, in device pixels, and redraw. */
-  fit(entry = null) {
+  /** A zoom or a move to another screen changes devicePixelRatio, not always the canvas's CSS size. */
+  watchPixelRatio() {
+    const query = window.matchMedia?.(`(resolution: ${window.devicePixelRatio || 1}dppx)`);
+    query?.addEventListener("change", () => {
+      this.fit();
+      this.watchPixelRatio();
+    }, { once: true });
+  }
+
+  /** Size the backing store to the canvas's box on screen in device pixels, and redraw. */
+  fit() {
     const dpr = window.devicePixelRatio || 1;
-    const box = entry?.devicePixelContentBoxSize?.[0];
-    let width = box ? box.inlineSize : Math.round((entry?.contentRect?.width ?? this.canvas.clientWidth) * dpr);
-    if (!width) width = Math.round(this.width * dpr);
+    const cssWidth = this.canvas.getBoundingClientRect().width || this.width;
+    const width = Math.max(1, Math.round(cssWidth * dpr));
     const height = Math.max(1, Math.round((width * this.height) / this.width));
     if (this.canvas.width !== width || this.canvas.height !== height) {
       this.canvas.width = width;
