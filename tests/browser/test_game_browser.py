@@ -117,13 +117,20 @@ def test_a_player_paints_loses_one_round_wins_the_next_and_reaches_the_leaderboa
     assert correct == [[str(categories[2].pk), "true", "3", "category 2"]]
     expect(page.locator("#result")).to_contain_text(f"Recognised! +{second.score}")
 
-    # The leaderboard: today and all time list Browser Bob first, with the server's score.
+    # The leaderboard: today and all time list Browser Bob with the server's score, his own row marked.
+    other = PlayerFactory(nickname="Other Olga")
+    RoundFactory(player=other, image__active=False, state=Round.State.WON, score=1, finished_at=timezone.now())
     page.locator("#leaderboard-link").click()
     page.wait_for_url("**/leaderboard/**")
-    expect(page.locator("#leaderboard-table tbody tr")).to_have_count(1)
-    assert leaderboard_rows(page) == [["1", "1", "Browser Bob", str(second.score), "1"]]
+    expect(page.locator("#leaderboard-table tbody tr")).to_have_count(2)
+    expected = [["1", "1", "Browser Bob", str(second.score), "1"], ["2", "2", "Other Olga", "1", "1"]]
+    assert leaderboard_rows(page) == expected
+    expect(page.locator("#leaderboard-table tr.is-me .nick-name")).to_have_text("Browser Bob")
+    expect(page.locator("#leaderboard-table tr.is-me .you-tag")).to_have_text("you")
+    expect(page.locator("#leaderboard-table tr[data-me]")).to_have_count(1)
     show_leaderboard_tab(page, "all")
-    assert leaderboard_rows(page) == [["1", "1", "Browser Bob", str(second.score), "1"]]
+    assert leaderboard_rows(page) == expected
+    expect(page.locator("#leaderboard-table tr.is-me .nick-name")).to_have_text("Browser Bob")
     assert "period=all" in page.url
 
 

@@ -93,6 +93,23 @@ def test_a_skipped_image_is_not_scored_is_revealed_and_never_comes_back(page, ca
     expect(page.locator("#skip-round")).to_be_visible()
 
 
+def test_a_skip_that_comes_too_late_says_how_the_round_ended(page, categories, ranked_partner):
+    """The server's clock ran out first (409 round_closed): the page asks how the round ended and shows it."""
+    image = synthetic_image(categories[5], 0)
+    open_game(page)
+    round_ = start_round(page)
+    closed = {"detail": "round_closed: the round is not open", "code": "round_closed"}
+    page.route("**/skip/", lambda route: route.fulfill(status=409, json=closed))
+    with page.expect_response(lambda r: r.url.endswith(f"/rounds/{round_.pk}/finish/")):
+        page.locator("#skip-round").click()
+    wait_round_state(page, "expired")
+    round_.refresh_from_db()
+    assert round_.state == Round.State.EXPIRED  # closed by the finish the page sent
+    assert page.evaluate("document.body.dataset.revealed") == "true"
+    expect(page.locator("#status")).to_contain_text(f"did not recognise the {image.category.name}")
+    expect(page.locator("#next-round")).to_be_enabled()
+
+
 def test_the_consent_dialog_keeps_the_focus_and_escape_means_not_now(page, db):
     patches = []
     page.on("request", lambda r: patches.append(r.post_data) if r.method == "PATCH" else None)

@@ -113,3 +113,18 @@ def test_in_production_the_module_imports_point_at_the_hashed_files(settings, tm
     for name in hashed:  # every module's own imports resolve to a hashed file that exists
         for target in re.findall(r'from "\./([^"]+)"', (folder / name).read_text()):
             assert target in hashed, (name, target)
+
+
+def test_the_vendored_chart_js_is_the_version_pinned_in_the_lockfile_with_its_licences():
+    import json
+    from pathlib import Path
+
+    frontend = Path(__file__).resolve().parents[2] / "frontend"
+    lock = json.loads((frontend / "package-lock.json").read_text())
+    version = lock["packages"]["node_modules/chart.js"]["version"]
+    assert json.loads((frontend / "package.json").read_text())["dependencies"]["chart.js"] == version  # exact pin
+    vendored = frontend / "static" / "frontend" / "vendor" / "chart.js"
+    assert (vendored / "chart.umd.min.js").read_text()[:200].find(f"Chart.js v{version}") > 0
+    assert "sourceMappingURL" not in (vendored / "chart.umd.min.js").read_text()[-300:]
+    assert "MIT License" in (vendored / "LICENSE.md").read_text()
+    assert "MIT" in (vendored / "LICENSE-kurkle-color.md").read_text()
