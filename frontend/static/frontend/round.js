@@ -4,7 +4,7 @@
 
 import { ClickQueue } from "./click_queue.js";
 import { RoundClock } from "./clock.js";
-import { strokeAdvance, strokeStart } from "./stroke.js";
+import { strokeAdvance, strokePress } from "./stroke.js";
 
 export class PlayRound {
   /**
@@ -67,9 +67,10 @@ export class PlayRound {
   penDown(point) {
     if (!this.canPaint()) return;
     this.pointer = point;
-    const start = strokeStart(point, Math.max(this.lastT, this.clock.elapsedMs()), this.bounds);
-    this.stroke = start.stroke;
-    this.record([start.centre]);
+    const lastT = this.recorded ? this.lastT : null;
+    const press = strokePress(point, this.clock.elapsedMs(), lastT, this.brush, this.bounds);
+    this.stroke = press.stroke;
+    this.record(press.centres);
     window.clearInterval(this.brushTimer);
     this.brushTimer = window.setInterval(() => this.brushTick(), this.brush.intervalMs);
   }

@@ -44,6 +44,19 @@ export function strokeStart(pointer, tMs, bounds) {
   return { stroke: { x, y, t }, centre: [x, y, t] };
 }
 
+/** A press at `nowMs` when the last bubble of the round was made at `lastT` (null: none yet). The
+ * brush keeps its cadence across strokes: a press sooner than `intervalMs` after the last bubble lays
+ * its first one when that interval is over (the next advance), so no two bubbles of a round are
+ * closer in time than the brush makes them. Returns {stroke, centres} (no centre or the press's one). */
+export function strokePress(pointer, nowMs, lastT, brush, bounds) {
+  if (lastT !== null && nowMs < lastT + brush.intervalMs) {
+    const { x, y } = clampToImage(pointer, bounds);
+    return { stroke: { x, y, t: lastT }, centres: [] };
+  }
+  const { stroke, centre } = strokeStart(pointer, Math.max(nowMs, lastT ?? 0), bounds);
+  return { stroke, centres: [centre] };
+}
+
 /** Every centre due by `nowMs` (at t + interval, t + 2 interval, ...), each a step towards `pointer`.
  * Returns {stroke, centres}; `stroke` is the new state (the last centre made). */
 export function strokeAdvance(stroke, pointer, nowMs, brush, bounds) {

@@ -7,6 +7,7 @@ import {
   stepTowards,
   strokeAdvance,
   strokeCentres,
+  strokePress,
   strokeStart,
 } from "../../../frontend/static/frontend/stroke.js";
 
@@ -121,4 +122,31 @@ test("the brush follows the server's numbers", () => {
     [6, 0, 200],
     [9, 0, 300],
   ]);
+});
+
+test("a press right after the last bubble waits for the brush's cadence, a later one paints at once", () => {
+  const first = strokePress({ x: 10, y: 10 }, 120.4, null, BRUSH, IMAGE);
+  assert.deepEqual(first.centres, [[10, 10, 120]]);
+
+  // Lifted and pressed again 20 ms after the bubble at t = 500: nothing yet ...
+  const soon = strokePress({ x: 100, y: 100 }, 520, 500, BRUSH, IMAGE);
+  assert.deepEqual(soon.centres, []);
+  // ... the press's bubble comes at t = 550, under the pointer, where the new stroke began.
+  assert.deepEqual(strokeAdvance(soon.stroke, { x: 100, y: 100 }, 560, BRUSH, IMAGE).centres, [[100, 100, 550]]);
+
+  const later = strokePress({ x: 100, y: 100 }, 551, 500, BRUSH, IMAGE);
+  assert.deepEqual(later.centres, [[100, 100, 551]]);
+});
+
+test("over a round of strokes no two bubbles are closer in time than the brush's interval", () => {
+  let lastT = null;
+  const times = [];
+  for (const [pressAt, releaseAt] of [[0, 130], [140, 300], [305, 305], [320, 480]]) {
+    let { stroke, centres } = strokePress({ x: 50, y: 50 }, pressAt, lastT, BRUSH, IMAGE);
+    const step = strokeAdvance(stroke, { x: 90, y: 60 }, releaseAt, BRUSH, IMAGE);
+    centres = [...centres, ...step.centres];
+    times.push(...centres.map((c) => c[2]));
+    if (centres.length) lastT = centres[centres.length - 1][2];
+  }
+  for (let k = 1; k < times.length; k += 1) assert.ok(times[k] - times[k - 1] >= 50, JSON.stringify(times));
 });
