@@ -158,6 +158,7 @@ def test_a_first_visit_practice_round_teaches_the_brush_and_never_reaches_the_se
     wait_round_state(page, "open")
     assert page.evaluate("document.body.dataset.roundMode") == "practice"
     expect(page.locator("#category-name")).to_have_text("star")
+    expect(page.locator("#guesses-hint")).to_contain_text("a simple rule stands in for the network")
     expect(page.locator("#skip-round")).to_be_hidden()
     expect(page.locator("#skip-practice")).to_be_hidden()
     cx, cy = (int(v) for v in page.evaluate("document.body.dataset.practiceTarget").split(","))
@@ -176,6 +177,7 @@ def test_a_first_visit_practice_round_teaches_the_brush_and_never_reaches_the_se
     page.reload()
     expect(page.locator("#next-round")).to_have_text("Start round")
     expect(page.locator("#skip-practice")).to_be_hidden()
+    expect(page.locator("#guesses-hint")).to_contain_text("A network sees only what you paint")
 
 
 def test_the_partners_guesses_are_announced_once_per_change_in_a_live_region(page, categories, ranked_partner):

@@ -157,6 +157,7 @@ function play(round, image, { lead, practice }) {
   picture.show(image, round.bounds.width, round.bounds.height);
   el.canvas.setAttribute("aria-label", `The image to reveal: press and drag to paint the ${round.category.name}`);
   view.setPrompt(lead, round.category.name, true);
+  view.setGuessesHint(practice);
   document.body.dataset.roundId = String(round.id);
   document.body.dataset.roundMode = practice ? "practice" : "game";
   el.canvas.classList.add("is-active");

@@ -31,6 +31,7 @@ export function createView(doc = document) {
     guesses: $("guesses"),
     guessesEmpty: $("guesses-empty"),
     guessesLive: $("guesses-live"),
+    guessesHint: $("guesses-hint"),
     thinking: $("partner-thinking"),
     roundScore: $("round-score"),
     totalScore: $("total-score"),
@@ -42,6 +43,7 @@ export function createView(doc = document) {
     nicknameMessage: $("nickname-message"),
   };
   let announced = "";
+  const networkHint = el.guessesHint.textContent;
 
   const view = {
     el,
@@ -153,6 +155,13 @@ export function createView(doc = document) {
       if (text === announced) return;
       announced = text;
       el.guessesLive.textContent = text;
+    },
+
+    /** Who answers: the network, or in the practice round the page's stand-in rule. */
+    setGuessesHint(practice) {
+      el.guessesHint.textContent = practice
+        ? "Practice: a simple rule stands in for the network here. It recognises the star once about a third of it is painted."
+        : networkHint;
     },
 
     clearGuesses(message) {
