@@ -87,10 +87,11 @@ def dashboard_figures(now: datetime | None = None) -> dict[str, Any]:
 def dashboard_series(now: datetime | None = None) -> dict[str, Any]:
     """What the plots draw, as plain JSON-ready values."""
     now = now or timezone.now()
+    week = selectors.rounds_per_hour(now=now, hours=24 * 7)
     return {
         "generated_at": now.isoformat(),
-        "activity_day": selectors.rounds_per_hour(now=now, hours=24),
-        "activity_week": selectors.rounds_per_hour(now=now, hours=24 * 7),
+        "activity_day": {key: values[-24:] for key, values in week.items()},  # the week's last 24 hours
+        "activity_week": week,
         "coverage": selectors.map_coverage_by_category(),
         "split_half_rho": selectors.split_half_rho_by_day(now=now, days=30),
         "win_rate": selectors.partner_win_rate_by_day(now=now, days=14),

@@ -84,6 +84,8 @@ def test_rounds_and_active_players_per_hour(db):
     assert sum(day["rounds"]) == 3
     week = selectors.rounds_per_hour(now=NOW, hours=168)
     assert len(week["hours"]) == 168 and sum(week["rounds"]) == 4 and week["rounds"][-31] == 1
+    # The dashboard draws the day from the week's query: the same numbers.
+    assert dashboard_series(NOW)["activity_day"] == day
 
 
 def test_map_coverage_by_category(db):
