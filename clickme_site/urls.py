@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from frontend.api_docs import RedocView
 
 from .errors import ResearchNotFound, api_not_found
 from .health import healthz
@@ -19,9 +21,7 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="frontend/swagger_ui.html"),
         name="api-docs",
     ),
-    path(
-        "api/redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="frontend/redoc.html"), name="redoc"
-    ),
+    path("api/redoc/", RedocView.as_view(url_name="schema", template_name="frontend/redoc.html"), name="redoc"),
     re_path(r"^api/v1/.*$", ResearchNotFound.as_view()),
     re_path(r"^api/.*$", api_not_found),
     re_path(r"^media/(?P<path>.*)$", media),
