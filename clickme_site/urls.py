@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from frontend.api_docs import RedocView
 
 from .errors import ResearchNotFound, api_not_found
 from .health import healthz, healthz_live
@@ -14,7 +16,13 @@ urlpatterns = [
     path("api/v1/", include("annotations.urls")),
     path("api/v1/", include("training.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # API docs served by the site (drf-spectacular-sidecar), their scripts as files (no inline script).
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="frontend/swagger_ui.html"),
+        name="api-docs",
+    ),
+    path("api/redoc/", RedocView.as_view(url_name="schema", template_name="frontend/redoc.html"), name="redoc"),
     re_path(r"^api/v1/.*$", ResearchNotFound.as_view()),
     re_path(r"^api/.*$", api_not_found),
     re_path(r"^media/(?P<path>.*)$", media),

@@ -27,12 +27,21 @@ def _images_changed_on_commit(image_ids: Iterable[int]) -> None:
         transaction.on_commit(lambda: images_changed.send(sender=Round, image_ids=ids))
 
 
-def round_judge(round_: Round, rules: round_quality.QualityRules = round_quality.RULES) -> set[int]:
+def quality_rules() -> round_quality.QualityRules:
+    """The rule's thresholds, with the brush's cadence and step from the settings the page paints with."""
+    return round_quality.QualityRules(
+        brush_interval_ms=float(settings.CLICKME["BRUSH_INTERVAL_MS"]),
+        brush_step_px=float(settings.CLICKME["BRUSH_MAX_STEP_PX"]),
+    )
+
+
+def round_judge(round_: Round, rules: round_quality.QualityRules | None = None) -> set[int]:
     """Set the quality flags of a closed, row-locked round (game/round_quality.py), and add the
     flags it proves on earlier rounds (the path it replays, the burst it belongs to).
 
     Locks the earlier rounds it flags, in id order. Returns the ids of the images whose
     map-eligible rounds changed (the round's own image when its flags changed)."""
+    rules = rules or quality_rules()
     flags = set(round_.quality_flags) | set(round_quality.click_flags(round_.clicks, rules))
     fingerprint = round_quality.path_fingerprint(round_.clicks, rules)
     proven: dict[int, set[str]] = defaultdict(set)

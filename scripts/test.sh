@@ -30,6 +30,11 @@ if [[ ! -x "$CHROMIUM" ]] && command -v apt-get >/dev/null && [[ $(id -u) == 0 ]
   (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium) >/dev/null 2>&1 || true
 fi
 [[ -x "$CHROMIUM" ]] || missing+=("Chromium at $CHROMIUM (Debian package chromium) for the browser tests")
+if ! command -v node >/dev/null && command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
+  echo "installing Debian's nodejs for the JavaScript unit tests"
+  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs) >/dev/null 2>&1 || true
+fi
+command -v node >/dev/null || missing+=("node (Debian package nodejs, v18 or later) for the JavaScript unit tests")
 
 if (( ${#missing[@]} )); then
   echo "make test cannot run; missing:" >&2

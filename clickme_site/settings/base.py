@@ -305,3 +305,18 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# Frontend (the game page and the API docs); grouped here so the other settings stay as they are.
+# The brush: the page paints a bubble centre every BRUSH_INTERVAL_MS while the button is down, each at
+# most BRUSH_MAX_STEP_PX from the last, and posts after POST_EVERY_CLICKS; the click-timing rule reads
+# the same numbers.
+CLICKME |= {
+    "BRUSH_INTERVAL_MS": env.int("CLICKME_BRUSH_INTERVAL_MS", default=50),
+    "BRUSH_MAX_STEP_PX": env.int("CLICKME_BRUSH_MAX_STEP_PX", default=7),
+    "POST_EVERY_CLICKS": env.int("CLICKME_POST_EVERY_CLICKS", default=10),
+}
+# Hashed static names, with the ES modules' relative imports rewritten to them (no import map).
+STORAGES["staticfiles"] = {"BACKEND": "frontend.static_storage.ModuleManifestStaticFilesStorage"}
+# Swagger UI and ReDoc from the drf-spectacular-sidecar package: the docs work offline.
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+SPECTACULAR_SETTINGS |= {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR"}

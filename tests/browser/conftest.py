@@ -57,3 +57,16 @@ def screenshot_dir(tmp_path):
     if os.environ.get("CLICKME_SCREENSHOTS") == "1":
         return Path(__file__).resolve().parents[2] / "docs"
     return tmp_path
+
+
+@pytest.fixture
+def named_partner(db, tmp_path):
+    """Like `ranked_partner`, with the synthetic benchmark's category names (for the README's pictures)."""
+    from game.models import Category
+    from game.synthetic_benchmark import CATEGORIES
+    from tests.conftest import constant_partner
+
+    categories = [Category.objects.create(name=entry[0], wnid=entry[1]) for entry in CATEGORIES]
+    scores = [3.0, 2.6, 2.1, 1.7, 1.4] + [0.5 - 0.001 * k for k in range(len(categories) - 5)]
+    constant_partner("named", categories, scores, tmp_path)  # categories 5 and on are never in its top 5
+    return categories

@@ -123,7 +123,10 @@ def test_a_promotion_the_games_partner_rules_refuse_is_a_409_with_their_message_
         categories=[{"id": c.id, "wnid": c.wnid, "name": c.name} for c in categories[:2]],
     )
     version = ModelVersion.objects.create(
-        name="trained", arch=config.arch, config=config.to_dict(), checkpoint=str(path.relative_to(settings.PRIVATE_ROOT))
+        name="trained",
+        arch=config.arch,
+        config=config.to_dict(),
+        checkpoint=str(path.relative_to(settings.PRIVATE_ROOT)),
     )
     response = staff.post(f"/api/v1/models/{version.pk}/promote/")
     assert response.status_code == 409

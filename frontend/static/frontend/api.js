@@ -87,4 +87,20 @@ export const api = {
   patch: (url, body = {}, options) => request("PATCH", url, body, options),
 };
 
+/** The players' endpoints (API.md "Players"), from the page's base URLs. */
+export function gameApi({ meUrl = "/api/game/me/", roundsUrl = "/api/game/rounds/", leaderboardUrl = "/api/game/leaderboard/" } = {}) {
+  const round = (id, action) => `${roundsUrl}${encodeURIComponent(id)}/${action}/`;
+  return {
+    me: () => api.get(meUrl),
+    setNickname: (nickname) => api.patch(meUrl, { nickname }),
+    consent: () => api.patch(meUrl, { consented: true }),
+    startRound: (screen) => api.post(roundsUrl, screen ? { screen } : {}),
+    postClicks: (id, clicks) => api.post(round(id, "clicks"), { clicks }),
+    finish: (id) => api.post(round(id, "finish"), {}),
+    skip: (id) => api.post(round(id, "skip"), {}),
+    leaderboard: (period, limit, options) =>
+      api.get(`${leaderboardUrl}?${new URLSearchParams({ period, limit: String(limit) })}`, options),
+  };
+}
+
 export default api;

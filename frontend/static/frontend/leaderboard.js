@@ -1,10 +1,10 @@
 // ClickMe: the leaderboard page (day / week / all time).
 
-import { api, ApiError } from "./api.js";
+import { ApiError, gameApi } from "./api.js";
 
 const PERIODS = ["day", "week", "all"];
 const board = document.getElementById("board");
-const url = board?.dataset.leaderboardUrl || "/api/game/leaderboard/";
+const api = gameApi({ leaderboardUrl: board?.dataset.leaderboardUrl || "/api/game/leaderboard/" });
 const limit = Number.parseInt(board?.dataset.limit || "50", 10) || 50;
 
 const table = document.getElementById("leaderboard-table");
@@ -33,12 +33,22 @@ function render(entries) {
   const rows = entries.map((entry) => {
     const tr = document.createElement("tr");
     tr.dataset.rank = String(entry.rank);
-    tr.append(
-      cell(entry.rank, "rank"),
-      cell(entry.nickname, "nick"),
-      cell(entry.score, "num"),
-      cell(entry.rounds_won, "num"),
-    );
+    const nick = document.createElement("td");
+    nick.className = "nick";
+    const name = document.createElement("span");
+    name.className = "nick-name";
+    name.textContent = String(entry.nickname ?? "");
+    nick.append(name);
+    if (entry.is_me === true) {
+      // The player's own row: marked for the eye and in words for a screen reader.
+      tr.classList.add("is-me");
+      tr.dataset.me = "true";
+      const you = document.createElement("span");
+      you.className = "you-tag";
+      you.textContent = "you";
+      nick.append(" ", you);
+    }
+    tr.append(cell(entry.rank, "rank"), nick, cell(entry.score, "num"), cell(entry.rounds_won, "num"));
     return tr;
   });
   tbody.replaceChildren(...rows);
@@ -68,8 +78,7 @@ async function load(period) {
   document.body.dataset.loading = "true";
   setStatus("Loading\u2026");
   try {
-    const query = new URLSearchParams({ period, limit: String(limit) });
-    const data = await api.get(`${url}?${query}`, { signal: controller.signal });
+    const data = await api.leaderboard(period, limit, { signal: controller.signal });
     if (loading !== controller) return;
     render(Array.isArray(data?.entries) ? data.entries : []);
     setStatus("");
