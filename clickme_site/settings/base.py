@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "annotations",
     "training",
     "frontend",
+    "psychophysics",
 ]
 
 MIDDLEWARE = [
@@ -156,6 +157,7 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "annotations.tasks.*": {"queue": "maps"},
     "training.tasks.*": {"queue": "training"},
+    "psychophysics.tasks.observer_run": {"queue": "training"},  # loads a network: where torch workers are
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -214,4 +216,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+}
+
+# The rapid-categorisation experiment (SCIENCE.md section 6).
+CLICKME_PSYCHOPHYSICS = {
+    "ID_HASH_SALT": env.str("CLICKME_PARTICIPANT_ID_SALT", default=SECRET_KEY),  # PROLIFIC_PID etc. are stored hashed
+    "N_BOOT": env.int("CLICKME_PSYCHOPHYSICS_N_BOOT", default=2000),
 }
