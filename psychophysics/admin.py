@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html
@@ -22,6 +23,7 @@ SPLITS = [("", "---------")] + list(Image.Split.choices)
 
 
 class ExperimentForm(forms.ModelForm):
+    completion_url = forms.URLField(required=False, assume_scheme="https", help_text="optional link back to the platform")
     fill_images_split = forms.ChoiceField(
         choices=SPLITS,
         required=False,
@@ -41,6 +43,11 @@ class ExperimentForm(forms.ModelForm):
     class Meta:
         model = Experiment
         fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "images" in self.fields:
+            self.fields["images"].required = False  # may come from fill_images_split; clean() checks
 
     def _choice_images(self, split, categories_a, categories_b):
         images = Image.objects.filter(active=True, split=split)
@@ -99,6 +106,7 @@ class ExperimentForm(forms.ModelForm):
 @admin.register(Experiment)
 class ExperimentAdmin(admin.ModelAdmin):
     form = ExperimentForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["title", "slug", "status", "stimuli_state", "participant_count", "completed_count", "links"]
     list_filter = ["status", "stimuli_state"]
     search_fields = ["title", "slug"]

@@ -216,7 +216,9 @@ def test_the_same_prolific_id_resumes_and_after_completion_cannot_join_again(exp
     assert stored.external_id_hash and "5f0c1d2e3a4b" not in stored.external_id_hash
     assert stored.platform == "prolific"
     second_browser = ParticipantClient(experiment.slug)
-    resumed = second_browser.post("participant/", {"consent": True, "platform": "prolific", "external_id": "5f0c1d2e3a4b"})
+    resumed = second_browser.post(
+        "participant/", {"consent": True, "platform": "prolific", "external_id": "5f0c1d2e3a4b"}
+    )
     assert resumed.status_code == 200 and resumed.json()["participant_id"] == state["participant_id"]
     second_browser.run_all()
     third_browser = ParticipantClient(experiment.slug)
@@ -237,13 +239,17 @@ def test_participants_are_spread_over_the_latin_square_and_balance_the_condition
     for trial in Trial.objects.filter(phase="main"):
         seen.setdefault(trial.image_id, set()).add((trial.source, trial.level_pct))
     # every image was shown once in each of the four conditions
-    assert all(cells == {("clickme", 20), ("clickme", 100), ("saliency", 20), ("saliency", 100)} for cells in seen.values())
+    assert all(
+        cells == {("clickme", 20), ("clickme", 100), ("saliency", 20), ("saliency", 100)} for cells in seen.values()
+    )
     per_participant = Trial.objects.filter(phase="main", participant__group=0).values_list("source", "level_pct")
-    assert sorted(per_participant) == sorted([("clickme", 20), ("clickme", 100), ("saliency", 20), ("saliency", 100)] * 2)
+    assert sorted(per_participant) == sorted(
+        [("clickme", 20), ("clickme", 100), ("saliency", 20), ("saliency", 100)] * 2
+    )
 
 
 def test_a_draft_experiment_is_not_found_by_participants(two_categories):
-    draft = make_experiment(two_categories, slug="draft")
+    make_experiment(two_categories, slug="draft")
     from django.test import Client
 
     assert Client().get("/experiments/draft/").status_code == 404
