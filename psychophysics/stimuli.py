@@ -2,9 +2,10 @@
 only its top k% pixels visible, ranked by a feature map (a ClickMe map or bottom-up saliency), mid
 grey elsewhere; and the noise masks shown after a stimulus.
 
-Ties in a map (a ClickMe map is exactly 0 wherever no click came near) are broken first by a wide
-blur of the same map, so the visible region grows outwards from what the map marks, then by a
-seeded random order: the same inputs and seed always give the same pixels.
+Ties in a map (a ClickMe map is exactly 0 wherever no click came near) are broken first by the
+distance to the nearest pixel above the map's minimum, so the visible region grows outwards from
+what the map marks as a solid region (no speckle), then by a seeded random order: the same inputs
+and seed always give the same pixels.
 """
 
 import io
@@ -17,7 +18,6 @@ from scipy import ndimage
 from annotations.saliency import spectral_residual_saliency
 
 GREY = 128
-TIE_BREAK_SIGMA_PX = 16.0
 RECIPE = "clickme-psychophysics-stimulus/1"  # change when the rendering changes: it is in every fingerprint
 MASK_SPECTRUM_EXPONENT = 1.0  # amplitude ~ 1/f: pink noise
 
@@ -29,10 +29,14 @@ def reveal_order(feature_map: np.ndarray, seed: Sequence[int] | int) -> np.ndarr
         raise ValueError(f"expected an (H, W) map, got shape {values.shape}")
     if not np.all(np.isfinite(values)):
         raise ValueError("the map holds NaN or infinite values")
-    wide = ndimage.gaussian_filter(values, TIE_BREAK_SIGMA_PX, mode="constant", cval=0.0).ravel()
-    # Stable sorts from the last key to the first: a seeded random order, then the wide blur, then the map.
+    marked = values > values.min()
+    if marked.any():  # distance of every pixel to the nearest marked one (0 on the marked ones)
+        distance = ndimage.distance_transform_edt(~marked).ravel()
+    else:
+        distance = np.zeros(values.size)
+    # Stable sorts from the last key to the first: a seeded random order, then the distance, then the map.
     order = np.random.default_rng(seed).permutation(values.size)
-    order = order[np.argsort(-wide[order], kind="stable")]
+    order = order[np.argsort(distance[order], kind="stable")]
     return order[np.argsort(-values.ravel()[order], kind="stable")]
 
 

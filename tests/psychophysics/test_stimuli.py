@@ -99,3 +99,17 @@ def test_masks_are_deterministic_full_range_pink_noise():
     # 1/f: the power at low spatial frequencies dwarfs that at high ones
     power = np.abs(np.fft.fft2(mask[..., 0].astype(float) - mask[..., 0].mean())) ** 2
     assert power[1:4, 1:4].mean() > 100 * power[40:60, 40:60].mean()
+
+
+def test_beyond_the_maps_support_the_visible_region_stays_solid_not_speckled():
+    from scipy import ndimage
+
+    image = np.random.default_rng(0).integers(0, 256, size=(256, 256, 3), dtype=np.uint8)
+    the_map = np.zeros((256, 256))
+    the_map[20:40, 20:40] = np.random.default_rng(2).random((20, 20)) + 0.1  # a ClickMe-like blob, zeros elsewhere
+    for level in (5, 20, 50, 80):
+        shown = np.any(stimuli.reveal_top_k(image, the_map, level, seed=(0, 1, 0)) != stimuli.GREY, axis=-1)
+        assert ndimage.label(shown)[1] == 1  # one region grown around the blob
+        # no salt and pepper: hardly a grey pixel whose eight neighbours are all shown, or the reverse
+        neighbours = ndimage.convolve(shown.astype(int), np.ones((3, 3), int), mode="nearest") - shown
+        assert ((~shown) & (neighbours == 8)).sum() + (shown & (neighbours == 0)).sum() <= 0.002 * shown.size
