@@ -23,7 +23,9 @@ SPLITS = [("", "---------")] + list(Image.Split.choices)
 
 
 class ExperimentForm(forms.ModelForm):
-    completion_url = forms.URLField(required=False, assume_scheme="https", help_text="optional link back to the platform")
+    completion_url = forms.URLField(
+        required=False, assume_scheme="https", help_text="optional link back to the platform"
+    )
     fill_images_split = forms.ChoiceField(
         choices=SPLITS,
         required=False,
