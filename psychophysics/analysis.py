@@ -4,6 +4,8 @@ source, with percentile bootstrap 95% intervals, and the difference between two 
 The bootstrap resamples clusters, not trials: participants for people (their trials are not
 independent), images for a model observer (it sees every stimulus once). Every cell of one
 bootstrap draw uses the same resampled clusters, so a difference between sources is paired.
+A cell where every trial is right (or every one wrong) has a percentile interval of one point,
+which claims a certainty 72 of 72 trials cannot give; such a cell gets the Wilson score interval.
 """
 
 from collections.abc import Sequence
@@ -12,6 +14,7 @@ import numpy as np
 
 DEFAULT_N_BOOT = 2000
 CI_LEVEL = 0.95
+Z_95 = 1.959963984540054
 
 
 def _cell_sums(cells: np.ndarray, correct: np.ndarray, clusters: np.ndarray, n_cells: int):
@@ -40,6 +43,22 @@ def _interval(draws: np.ndarray) -> list[float | None]:
     tail = (1 - CI_LEVEL) / 2 * 100
     low, high = np.percentile(finite, [tail, 100 - tail])
     return [float(low), float(high)]
+
+
+def wilson_interval(n_correct: int, n: int, z: float = Z_95) -> list[float]:
+    # Wilson (1927) score interval of a binomial proportion.
+    p = n_correct / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [float(max(0.0, centre - half)), float(min(1.0, centre + half))]
+
+
+def _cell_interval(draws: np.ndarray, n_correct: int, n: int) -> list[float | None]:
+    if n == 0:
+        return [None, None]
+    if n_correct in (0, n):
+        return wilson_interval(n_correct, n)
+    return _interval(draws)
 
 
 def accuracy_curves(
@@ -101,7 +120,7 @@ def accuracy_curves(
                     "n": n,
                     "n_correct": int(total_hits[cell]),
                     "accuracy": float(total_hits[cell] / n) if n else None,
-                    "ci95": _interval(draws[:, cell]) if n else [None, None],
+                    "ci95": _cell_interval(draws[:, cell], int(total_hits[cell]), n),
                 }
             )
         result["curves"][source] = rows

@@ -196,7 +196,10 @@ def experiment_results(experiment: Experiment, *, n_boot: int = analysis.DEFAULT
         "levels": sorted(experiment.reveal_levels),
         "chance": CHANCE,
         "n_boot": n_boot,
-        "bootstrap": "percentile 95% intervals; people resampled by participant, observers by image",
+        "bootstrap": (
+            "percentile 95% intervals; people resampled by participant, observers by image; "
+            "Wilson score intervals where every trial of a cell is right or every one wrong"
+        ),
         "humans": human_results(experiment, n_boot=n_boot),
         "observers": observers,
     }

@@ -145,3 +145,15 @@ def test_mismatched_lengths_are_refused():
 def test_the_same_seed_gives_the_same_intervals():
     data = simulate(10, 3, seed=6)
     assert curves_of(data, seed=9) == curves_of(data, seed=9)
+
+
+def test_a_cell_with_every_trial_right_gets_a_wilson_interval_not_a_point():
+    data = dict(sources=["clickme"] * 72, levels=[80] * 72, correct=[True] * 72, clusters=list(range(36)) * 2)
+    row = analysis.accuracy_curves(**data, source_order=["clickme"], level_order=[80], n_boot=500)["curves"]["clickme"][
+        0
+    ]
+    assert row["accuracy"] == 1.0
+    assert row["ci95"][1] == 1.0 and 0.94 < row["ci95"][0] < 0.96  # Wilson: [0.949, 1] for 72 of 72
+    assert row["ci95"][0] < 0.96  # a true accuracy of 0.96 gives 72 of 72 five times in a hundred
+    low, high = analysis.wilson_interval(0, 20)
+    assert low == 0.0 and 0.16 < high < 0.17
