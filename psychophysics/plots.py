@@ -43,9 +43,9 @@ def results_png(results: dict, title: str = "") -> bytes:
                 axes.errorbar(
                     levels,
                     accuracy,
-                    yerr=[
-                        [a - lo for a, lo in zip(accuracy, low, strict=True)],
-                        [h - a for a, h in zip(accuracy, high, strict=True)],
+                    yerr=[  # a percentile interval may end a rounding error inside its point
+                        [max(0.0, a - lo) for a, lo in zip(accuracy, low, strict=True)],
+                        [max(0.0, h - a) for a, h in zip(accuracy, high, strict=True)],
                     ],
                     fmt=style + "s",
                     color=colour,
