@@ -34,5 +34,5 @@ def test_the_figure_draws_people_and_observers_even_at_the_edges_of_their_interv
     }
     png = results_png(results, "test")
     with PILImage.open(io.BytesIO(png)) as figure:
-        assert figure.format == "PNG" and figure.size == (792, 506)
+        assert figure.format == "PNG" and figure.size == (1056, 528)
         assert len(figure.convert("RGB").getcolors(1 << 20)) > 50  # something was drawn

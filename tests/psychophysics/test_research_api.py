@@ -79,7 +79,7 @@ def test_the_figure_is_a_png(researcher, experiment):
     response = researcher.get(f"/api/v1/experiments/{experiment.slug}/results.png", {"n_boot": 100})
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     with PILImage.open(io.BytesIO(response.content)) as figure:
-        assert figure.format == "PNG" and figure.size == (792, 506)
+        assert figure.format == "PNG" and figure.size == (1056, 528)
 
 
 @pytest.mark.parametrize("n_boot", ["0", "abc", "99", "1000000"])

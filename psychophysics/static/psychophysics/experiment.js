@@ -49,6 +49,7 @@ function sizeCanvas() {
 
 function draw(what, stimulus, mask) {
   const { width, height } = canvas;
+  body.dataset.showing = what;
   context.fillStyle = GREY;
   context.fillRect(0, 0, width, height);
   if (what === "fixation") {
