@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.files.storage import default_storage
 from django.db import models
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -262,4 +263,4 @@ class StimulusAdmin(ReadOnlyAdmin):
 
     @admin.display(description="stimulus")
     def thumbnail(self, obj):
-        return format_html('<img src="/media/{}" width="64" height="64" alt="">', obj.file)
+        return format_html('<img src="{}" width="64" height="64" alt="">', default_storage.url(obj.file))

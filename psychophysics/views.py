@@ -3,6 +3,7 @@ data reaches the page's ES module through json_script)."""
 
 from django.conf import settings
 from django.contrib.auth.decorators import user_passes_test
+from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -49,7 +50,7 @@ def _sample_stimuli(experiment: Experiment) -> list[dict]:
         rows.append(
             {
                 "source": source,
-                "cells": [{"level": s.level_pct, "url": f"/{settings.MEDIA_URL}{s.file}"} for s in cells],
+                "cells": [{"level": s.level_pct, "url": default_storage.url(s.file)} for s in cells],
             }
         )
     return rows

@@ -226,17 +226,17 @@ async function submit(trialId, answer) {
   }
 }
 
-function instructionsFor(phase, resumed) {
+function instructionsFor(phase, resumed, hadPractice) {
   const [a, b] = config.choices;
   const lead = resumed ? "Welcome back: you continue where you stopped. " : "";
-  if (phase === "practice") {
-    return `${lead}A cross appears in the middle, then an image flashes very briefly and is covered by a noisy pattern. Press ${a.key.toUpperCase()} if it showed ${a.label}, ${b.key.toUpperCase()} if ${b.label}. Answer as fast and as accurately as you can; you may answer as soon as the image appears. First a few practice trials, with feedback.`;
-  }
+  const task = `A cross appears in the middle, then an image flashes very briefly and is covered by a noisy pattern. Press ${a.key.toUpperCase()} if it showed ${a.label}, ${b.key.toUpperCase()} if ${b.label}. Answer as fast and as accurately as you can; you may answer as soon as the image appears.`;
+  if (phase === "practice") return `${lead}${task} First a few practice trials, with feedback.`;
+  if (!hadPractice) return `${lead}${task} There is no feedback.`;
   return `${lead}Now the real trials, without feedback. Keep your eyes on the cross; press ${a.key.toUpperCase()} for ${a.label} and ${b.key.toUpperCase()} for ${b.label}.`;
 }
 
-async function showInstructions(phase, resumed) {
-  $("instructions-text").textContent = instructionsFor(phase, resumed);
+async function showInstructions(phase, resumed, hadPractice) {
+  $("instructions-text").textContent = instructionsFor(phase, resumed, hadPractice);
   show("instructions");
   body.dataset.phase = phase;
   await waitForStart("instructions-start");
@@ -276,7 +276,7 @@ async function run(state, resumed) {
       continue;
     }
     if (trial.phase !== phase) {
-      await showInstructions(trial.phase, resumed && phase === null);
+      await showInstructions(trial.phase, resumed && phase === null, state.n_practice > 0);
       phase = trial.phase;
     }
     preload(state.trials);
