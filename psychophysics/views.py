@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import user_passes_test
 from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse_lazy
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from clickme_site.errors import NotFound
@@ -80,7 +81,7 @@ def _observer_rows(results: dict) -> list[dict]:
     return rows
 
 
-@user_passes_test(_researcher)
+@user_passes_test(_researcher, login_url=reverse_lazy("admin:login"))
 def results_page(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         experiment = selectors.experiment_by_slug(slug, include_drafts=True)

@@ -159,13 +159,16 @@ def test_the_results_page_is_for_staff_and_researchers_with_the_permission(admin
     from django.test import Client
 
     url = f"/experiments/{experiment.slug}/results/"
-    assert Client().get(url).status_code == 302  # to the login page
+    anonymous = Client().get(url)
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/admin/login/")
     ParticipantClient(experiment.slug).run_all()
     page = admin_client.get(url)
     assert page.status_code == 200
     html = page.content.decode()
     assert f"/api/v1/experiments/{experiment.slug}/results.png" in html and "<script" not in html
     assert 'id="human-table"' in html and "C0DE42" not in html
+    sample = html.split('<div class="rs-strip">')[1].split('src="')[1].split('"')[0]
+    assert sample.startswith("/media/psychophysics/") and admin_client.get(sample).status_code == 200
     reader = django_user_model.objects.create_user("reader", password="pw")
     visitor = Client()
     visitor.force_login(reader)
