@@ -15,6 +15,8 @@ urlpatterns = [
     path("api/game/", include("game.urls")),
     path("api/v1/", include("annotations.urls")),
     path("api/v1/", include("training.urls")),
+    path("api/v1/", include("psychophysics.research_urls")),
+    path("api/experiments/", include("psychophysics.participant_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # API docs served by the site (drf-spectacular-sidecar), their scripts as files (no inline script).
     path(
@@ -26,6 +28,7 @@ urlpatterns = [
     re_path(r"^api/v1/.*$", ResearchNotFound.as_view()),
     re_path(r"^api/.*$", api_not_found),
     re_path(r"^media/(?P<path>.*)$", media),
+    path("experiments/", include("psychophysics.urls")),
     path("", include("frontend.urls")),
 ]
 

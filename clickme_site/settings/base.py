@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "annotations",
     "training",
     "frontend",
+    "psychophysics",
 ]
 
 MIDDLEWARE = [
@@ -179,6 +180,7 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "annotations.tasks.*": {"queue": "maps"},
     "training.tasks.*": {"queue": "training"},
+    "psychophysics.tasks.observer_run": {"queue": "training"},  # loads a network: where torch workers are
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -320,3 +322,9 @@ STORAGES["staticfiles"] = {"BACKEND": "frontend.static_storage.ModuleManifestSta
 # Swagger UI and ReDoc from the drf-spectacular-sidecar package: the docs work offline.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]
 SPECTACULAR_SETTINGS |= {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR"}
+
+# The rapid-categorisation experiment (SCIENCE.md section 6).
+CLICKME_PSYCHOPHYSICS = {
+    "ID_HASH_SALT": env.str("CLICKME_PARTICIPANT_ID_SALT", default=SECRET_KEY),  # PROLIFIC_PID etc. are stored hashed
+    "N_BOOT": env.int("CLICKME_PSYCHOPHYSICS_N_BOOT", default=2000),
+}

@@ -1,0 +1,11 @@
+"""Pages: /experiments/<slug>/ (participants) and /experiments/<slug>/results/ (researchers)."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "psychophysics"
+urlpatterns = [
+    path("<slug:slug>/", views.experiment_page, name="experiment"),
+    path("<slug:slug>/results/", views.results_page, name="results"),
+]
