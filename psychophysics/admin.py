@@ -2,7 +2,6 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.files.storage import default_storage
 from django.db import models
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -260,7 +259,9 @@ class TrialAdmin(ReadOnlyAdmin):
 class StimulusAdmin(ReadOnlyAdmin):
     list_display = ["thumbnail", "experiment", "image", "source", "level_pct", "sha256"]
     list_filter = ["experiment", "source", "level_pct"]
+    list_select_related = ["experiment"]
 
     @admin.display(description="stimulus")
     def thumbnail(self, obj):
-        return format_html('<img src="{}" width="64" height="64" alt="">', default_storage.url(obj.file))
+        url = reverse("psychophysics:stimulus-file", args=[obj.experiment.slug, obj.pk])
+        return format_html('<img src="{}" width="64" height="64" alt="">', url)

@@ -1,9 +1,7 @@
 """The participants' JSON API (session cookie, CSRF): thin views that parse, call a service and serialise."""
 
 import math
-from pathlib import Path
 
-from django.conf import settings
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -16,6 +14,7 @@ from clickme_site.errors import NotFound, ServiceError
 from game.api import PlayerSessionAuthentication
 
 from . import selectors, services
+from .files import stored_path
 from .models import Trial
 
 MAX_TIMING_ENTRIES = 24
@@ -222,7 +221,7 @@ class TrialFileView(ParticipantView):
         experiment = self.experiment(slug)
         participant = self.participant(experiment)
         stimulus, mask = selectors.trial_files(participant_id=participant.pk, trial_id=_trial_id(trial_id))
-        path = Path(settings.MEDIA_ROOT) / (stimulus if self.which == "stimulus" else mask)
+        path = stored_path(stimulus if self.which == "stimulus" else mask)
         if not path.is_file():
             raise ServiceError("the stimulus file is missing on the server", "file_missing", status.HTTP_410_GONE)
         response = FileResponse(open(path, "rb"), content_type="image/png")

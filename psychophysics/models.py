@@ -98,13 +98,13 @@ class Experiment(models.Model):
 
 
 class Stimulus(models.Model):
-    """One image at one reveal level of one feature source, as a PNG under MEDIA_ROOT."""
+    """One image at one reveal level of one feature source, as a PNG under PRIVATE_ROOT (psychophysics/files.py)."""
 
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="stimuli")
     image = models.ForeignKey(Image, on_delete=models.PROTECT, related_name="+")
     source = models.CharField(max_length=16)
     level_pct = models.PositiveSmallIntegerField()
-    file = models.CharField(max_length=500, help_text="path under MEDIA_ROOT")
+    file = models.CharField(max_length=500, help_text="path under PRIVATE_ROOT")
     sha256 = models.CharField(max_length=64)
     map_fingerprint = models.CharField(max_length=64, help_text="the ClickMe map's fingerprint, or the saliency recipe")
 

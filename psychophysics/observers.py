@@ -2,7 +2,6 @@
 two-way answer taken as two_way_choice.py says. torch is loaded only inside `observer_run` (a worker)."""
 
 import logging
-from pathlib import Path
 
 import numpy as np
 from django.conf import settings
@@ -15,6 +14,7 @@ from game.models import Partner
 from game.reveal import centre_crop
 
 from . import two_way_choice
+from .files import stored_path
 from .models import Experiment, ObserverResponse, ObserverRun
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def observer_request(*, experiment: Experiment, partner: Partner, user=None, enq
 
 
 def _pixels(path: str) -> np.ndarray:
-    with PILImage.open(Path(settings.MEDIA_ROOT) / path) as image:
+    with PILImage.open(stored_path(path)) as image:
         return np.asarray(image.convert("RGB"), dtype=np.float32) / np.float32(255.0)
 
 

@@ -59,7 +59,7 @@ def participant_state(participant: Participant, experiment: Experiment) -> dict:
 
 
 def trial_files(*, participant_id: int, trial_id: int) -> tuple[str, str]:
-    """(stimulus path, mask path) under MEDIA_ROOT of one of the participant's own trials."""
+    """(stimulus path, mask path) under PRIVATE_ROOT of one of the participant's own trials."""
     row = (
         Trial.objects.filter(pk=trial_id, participant_id=participant_id)
         .values_list("stimulus__file", "mask__file")

@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image as PILImage
@@ -24,6 +23,7 @@ from game.models import Image
 
 from . import design, stimuli
 from .experiments import design_frozen
+from .files import stimuli_dir, stored_name, stored_path
 from .models import Experiment, NoiseMask, Stimulus
 
 log = logging.getLogger(__name__)
@@ -79,14 +79,14 @@ def _image_pixels(image: Image) -> np.ndarray:
 
 
 def _write_once(directory: Path, data: bytes) -> tuple[str, str]:
-    """Write `data` as <sha256>.png (atomically, once); (path under MEDIA_ROOT, sha256)."""
+    """Write `data` as <sha256>.png (atomically, once); (stored name under PRIVATE_ROOT, sha256)."""
     sha = hashlib.sha256(data).hexdigest()
     path = directory / f"{sha}.png"
     if not path.exists():
         partial = path.with_suffix(f".{os.getpid()}.partial")
         partial.write_bytes(data)
         os.replace(partial, path)
-    return str(path.relative_to(settings.MEDIA_ROOT)), sha
+    return stored_name(path), sha
 
 
 def _render(experiment: Experiment, directory: Path):
@@ -142,7 +142,7 @@ def stimuli_generate(*, experiment_id: int) -> Experiment | None:
     if experiment is None:
         return None
     fingerprint = stimuli_fingerprint(experiment)
-    directory = Path(settings.MEDIA_ROOT) / "psychophysics" / str(experiment.pk)
+    directory = stimuli_dir(experiment.pk)
     if design_frozen(experiment):
         if experiment.stimuli_state != Experiment.StimuliState.READY:
             _fail(experiment_id, "participants have joined: the stimuli are frozen")
@@ -151,7 +151,7 @@ def stimuli_generate(*, experiment_id: int) -> Experiment | None:
     if (
         experiment.stimuli_fingerprint == fingerprint
         and len(stored) == len(_cells(experiment))
-        and all((Path(settings.MEDIA_ROOT) / f).exists() for f in stored)
+        and all(stored_path(f).exists() for f in stored)
     ):  # built from the same inputs already: a second delivery of the task changes nothing
         if experiment.stimuli_state != Experiment.StimuliState.READY:
             Experiment.objects.filter(pk=experiment_id).update(
@@ -204,5 +204,5 @@ def stimuli_generate(*, experiment_id: int) -> Experiment | None:
 
 def _remove_unused_files(directory: Path, used: set[str]) -> None:
     for path in directory.glob("*.png"):
-        if str(path.relative_to(settings.MEDIA_ROOT)) not in used:
+        if stored_name(path) not in used:
             path.unlink(missing_ok=True)

@@ -3,16 +3,16 @@ data reaches the page's ES module through json_script)."""
 
 from django.conf import settings
 from django.contrib.auth.decorators import user_passes_test
-from django.core.files.storage import default_storage
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import reverse_lazy
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse, reverse_lazy
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from clickme_site.errors import NotFound
 
 from . import selectors
-from .models import Experiment
+from .files import stored_path
+from .models import Experiment, Stimulus
 
 RESULTS_PERMISSION = "psychophysics.view_experiment"
 
@@ -51,7 +51,10 @@ def _sample_stimuli(experiment: Experiment) -> list[dict]:
         rows.append(
             {
                 "source": source,
-                "cells": [{"level": s.level_pct, "url": default_storage.url(s.file)} for s in cells],
+                "cells": [
+                    {"level": s.level_pct, "url": reverse("psychophysics:stimulus-file", args=[experiment.slug, s.pk])}
+                    for s in cells
+                ],
             }
         )
     return rows
@@ -99,3 +102,15 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
         "participant_link": request.build_absolute_uri(f"/experiments/{experiment.slug}/"),
     }
     return render(request, "psychophysics/results.html", context)
+
+
+@user_passes_test(_researcher, login_url=reverse_lazy("admin:login"))
+def stimulus_file(request: HttpRequest, slug: str, stimulus_id: int) -> HttpResponse:
+    """One stimulus PNG of an experiment, for researchers (stimuli live outside every public prefix)."""
+    stimulus = get_object_or_404(Stimulus, pk=stimulus_id, experiment__slug=slug)
+    path = stored_path(stimulus.file)
+    if not path.is_file():
+        raise Http404("the stimulus file is missing")
+    response = FileResponse(open(path, "rb"), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -228,6 +228,7 @@ def test_the_canvas_backing_store_follows_the_device_pixel_ratio(hidpi_page, cat
 
     start_round(page)
     paint(page, [STROKES[1][:5]], (image.width, image.height))
+    page.wait_for_selector("#guesses li.guess")  # the partner answered the post: the clicks are stored
     width, height, css_width, css_height, _dpr = page.evaluate(SIZES_JS)
     assert (width, height) == (round(2 * css_width), round(2 * css_height))
     round_ = Round.objects.get(pk=int(page.evaluate("document.body.dataset.roundId")))

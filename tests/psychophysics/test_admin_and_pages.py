@@ -154,7 +154,9 @@ def test_the_participant_page_is_csp_clean_and_carries_its_data_as_json(client, 
     assert "correct_key" not in html
 
 
-def test_the_results_page_is_for_staff_and_researchers_with_the_permission(admin_client, experiment, django_user_model):
+def test_the_results_page_is_for_staff_and_researchers_with_the_permission(
+    admin_client, experiment, django_user_model, settings
+):
     from django.contrib.auth.models import Permission
     from django.test import Client
 
@@ -168,7 +170,12 @@ def test_the_results_page_is_for_staff_and_researchers_with_the_permission(admin
     assert f"/api/v1/experiments/{experiment.slug}/results.png" in html and "<script" not in html
     assert 'id="human-table"' in html and "C0DE42" not in html
     sample = html.split('<div class="rs-strip">')[1].split('src="')[1].split('"')[0]
-    assert sample.startswith("/media/psychophysics/") and admin_client.get(sample).status_code == 200
+    assert sample.startswith(f"/experiments/{experiment.slug}/results/stimuli/")
+    assert admin_client.get(sample).status_code == 200
+    assert Client().get(sample).status_code == 302  # researchers only
+    stimulus = experiment.stimuli.first()
+    assert not str(settings.PRIVATE_ROOT / stimulus.file).startswith(str(settings.MEDIA_ROOT))
+    assert Client().get(f"/media/{stimulus.file}").status_code == 404  # no public URL reaches a stimulus
     reader = django_user_model.objects.create_user("reader", password="pw")
     visitor = Client()
     visitor.force_login(reader)

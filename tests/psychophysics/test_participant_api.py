@@ -202,9 +202,9 @@ def test_a_participant_gets_the_stored_stimulus_and_mask_of_their_own_trials_onl
     stored = Trial.objects.select_related("stimulus", "mask").get(pk=trial["id"])
     response = alice.client.get(trial["stimulus_url"])
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
-    assert b"".join(response.streaming_content) == (settings.MEDIA_ROOT / stored.stimulus.file).read_bytes()
+    assert b"".join(response.streaming_content) == (settings.PRIVATE_ROOT / stored.stimulus.file).read_bytes()
     mask = alice.client.get(trial["mask_url"])
-    assert b"".join(mask.streaming_content) == (settings.MEDIA_ROOT / stored.mask.file).read_bytes()
+    assert b"".join(mask.streaming_content) == (settings.PRIVATE_ROOT / stored.mask.file).read_bytes()
     assert alice.client.get(bob_trial["stimulus_url"]).status_code == 404
     assert alice.client.get(f"/media/{stored.stimulus.file}").status_code == 404  # not public media
 

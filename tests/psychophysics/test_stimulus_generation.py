@@ -44,16 +44,16 @@ def test_one_stimulus_per_image_source_and_level_each_the_top_pixels_of_its_map(
         original = np.asarray(pil.convert("RGB"))
     the_map = npy_array(image.clickmap.data)
     expected = stimuli.reveal_top_k(original, the_map, 5, seed=(experiment.seed, image.pk, 0))
-    assert np.array_equal(pixels(settings.MEDIA_ROOT / stimulus.file), expected)
+    assert np.array_equal(pixels(settings.PRIVATE_ROOT / stimulus.file), expected)
     shown = np.any(expected != stimuli.GREY, axis=-1)
     assert shown.sum() == pytest.approx(0.05 * 256 * 256, abs=1)
     assert stimulus.map_fingerprint == image.clickmap.fingerprint
 
     salient = Stimulus.objects.get(experiment=experiment, image=image, source="saliency", level_pct=5)
     expected = stimuli.reveal_top_k(original, stimuli.saliency_map(original), 5, seed=(experiment.seed, image.pk, 1))
-    assert np.array_equal(pixels(settings.MEDIA_ROOT / salient.file), expected)
+    assert np.array_equal(pixels(settings.PRIVATE_ROOT / salient.file), expected)
     full = Stimulus.objects.get(experiment=experiment, image=image, source="clickme", level_pct=100)
-    assert np.array_equal(pixels(settings.MEDIA_ROOT / full.file), original)
+    assert np.array_equal(pixels(settings.PRIVATE_ROOT / full.file), original)
 
 
 def test_generating_again_changes_nothing_and_a_rebuild_from_scratch_gives_the_same_bytes(two_categories, settings):
@@ -61,18 +61,18 @@ def test_generating_again_changes_nothing_and_a_rebuild_from_scratch_gives_the_s
     stored = Stimulus.objects.filter(experiment=experiment)
     rows = sorted(stored.values_list("pk", "file", "sha256"))
     by_cell = dict((k[:3], k[3]) for k in stored.values_list("image_id", "source", "level_pct", "sha256"))
-    mtimes = {path: (settings.MEDIA_ROOT / path).stat().st_mtime_ns for _pk, path, _sha in rows}
+    mtimes = {path: (settings.PRIVATE_ROOT / path).stat().st_mtime_ns for _pk, path, _sha in rows}
 
     experiment.stimuli_state = "queued"  # a second delivery of the task
     experiment.save()
     generate(experiment)
     assert experiment.stimuli_state == "ready"
     assert sorted(stored.values_list("pk", "file", "sha256")) == rows
-    assert {path: (settings.MEDIA_ROOT / path).stat().st_mtime_ns for _pk, path, _sha in rows} == mtimes
+    assert {path: (settings.PRIVATE_ROOT / path).stat().st_mtime_ns for _pk, path, _sha in rows} == mtimes
 
     stored.delete()
     for _pk, path, _sha in rows:
-        (settings.MEDIA_ROOT / path).unlink(missing_ok=True)  # 100% of either source is the same file
+        (settings.PRIVATE_ROOT / path).unlink(missing_ok=True)  # 100% of either source is the same file
     Experiment.objects.filter(pk=experiment.pk).update(stimuli_fingerprint="")
     generate(experiment)
     rebuilt = dict((k[:3], k[3]) for k in stored.values_list("image_id", "source", "level_pct", "sha256"))
@@ -91,7 +91,7 @@ def test_a_changed_level_list_is_regenerated_and_old_files_are_removed(
     with django_capture_on_commit_callbacks(execute=True):
         generate(experiment)
     assert set(Stimulus.objects.filter(experiment=experiment).values_list("level_pct", flat=True)) == {10, 100}
-    assert not any((settings.MEDIA_ROOT / path).exists() for path in old_files)
+    assert not any((settings.PRIVATE_ROOT / path).exists() for path in old_files)
     assert experiment_open(experiment=experiment).status == "open"
 
 
@@ -130,6 +130,7 @@ def test_a_real_worker_builds_the_stimuli_queued_by_the_staff_api(
     celery_worker_process, two_categories, settings, staff
 ):
     settings.MEDIA_ROOT = celery_worker_process.media_root  # the worker reads the images from there
+    settings.PRIVATE_ROOT = celery_worker_process.private_root  # ... and writes the stimuli there
     experiment = make_experiment(two_categories, slug="worker")
     response = staff.post(f"/api/v1/experiments/{experiment.slug}/stimuli/")
     assert response.status_code == 202 and response.json() == {"stimuli_state": "queued"}
@@ -141,4 +142,4 @@ def test_a_real_worker_builds_the_stimuli_queued_by_the_staff_api(
         time.sleep(0.5)
     assert experiment.stimuli_state == "ready", experiment.stimuli_error
     files = Stimulus.objects.filter(experiment=experiment).values_list("file", flat=True)
-    assert len(files) == (8 + 2) * 2 * 2 and all((settings.MEDIA_ROOT / f).is_file() for f in files)
+    assert len(files) == (8 + 2) * 2 * 2 and all((settings.PRIVATE_ROOT / f).is_file() for f in files)
