@@ -1,15 +1,34 @@
 """The researchers' filters, shared by the images list, the clicks stream and exports."""
 
+import datetime as dt
+
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from game.models import Category, Image, Round
 
 
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 instant, converted to UTC here: an offset the database cannot hold (say +23:59) or an
+    instant outside the representable years is the client's error (400), not the database's (500)."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        try:
+            return parsed.astimezone(dt.UTC) if parsed is not None else None
+        except OverflowError as exc:
+            raise forms.ValidationError("This instant is outside the supported range.") from exc
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class ImageFilter(django_filters.FilterSet):
     category = django_filters.ModelChoiceFilter(queryset=Category.objects.all())
     min_players = django_filters.NumberFilter(method="filter_min_players", min_value=0)
-    updated_since = django_filters.IsoDateTimeFilter(field_name="clickmap__updated_at", lookup_expr="gte")
+    updated_since = UtcIsoDateTimeFilter(field_name="clickmap__updated_at", lookup_expr="gte")
     split = django_filters.ChoiceFilter(choices=Image.Split.choices)
 
     class Meta:
@@ -35,7 +54,7 @@ FLAGGED_CHOICES = [
 class RoundFilter(django_filters.FilterSet):
     category = django_filters.ModelChoiceFilter(field_name="image__category", queryset=Category.objects.all())
     image = django_filters.ModelChoiceFilter(queryset=Image.objects.all())
-    since = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    since = UtcIsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
     flagged = django_filters.ChoiceFilter(choices=FLAGGED_CHOICES, method="filter_flagged", empty_label=None)
 
     class Meta:
