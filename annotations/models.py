@@ -44,10 +44,13 @@ class Export(models.Model):
     n_maps = models.PositiveIntegerField(null=True, blank=True)
     size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
-    file = models.CharField(max_length=500, blank=True, help_text="path under MEDIA_ROOT")
+    file = models.CharField(max_length=500, blank=True, help_text="path under PRIVATE_ROOT")
     error = models.TextField(blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(
+        null=True, blank=True, help_text="when its task reached the broker; empty while the broker was unreachable"
+    )
     claimed_at = models.DateTimeField(null=True, blank=True, help_text="last sign of life of the worker building it")
     finished_at = models.DateTimeField(null=True, blank=True)
 

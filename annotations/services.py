@@ -22,6 +22,7 @@ from .npz_stream import NpzStreamWriter
 log = logging.getLogger(__name__)
 EXPORT_CHUNK = 64  # maps read, resized and written at a time: bounds an export's memory
 EXPORT_LEASE = timedelta(minutes=10)  # a running export silent for this long was lost with its worker
+UNSENT_GRACE = timedelta(seconds=30)  # an export committed this recently may still be on its way to the broker
 COMPLETED = COMPLETED_STATES
 
 
@@ -216,6 +217,16 @@ def export_request(user, body):
     export = Export.objects.create(format="npz", filters=filters, size=size, requested_by=user)
     queueing.export_build_queue(export_id=str(export.id))
     return export
+
+
+def exports_publish_unsent(*, now=None):
+    """Send again the build of every export still queued that never reached the broker (it was down
+    when the export was requested). Returns how many the broker took."""
+    now = now or timezone.now()
+    unsent = Export.objects.filter(
+        status=Export.Status.QUEUED, published_at__isnull=True, created_at__lt=now - UNSENT_GRACE
+    ).values_list("pk", flat=True)
+    return sum(queueing.export_build_send(export_id=str(pk)) for pk in unsent)
 
 
 def maps_import(path):

@@ -23,3 +23,8 @@ def maps_rebuild_all_task():
 @shared_task(name=queueing.EXPORT_BUILD, acks_late=True)
 def export_build_task(export_id):
     services.export_build(export_id)
+
+
+@shared_task(name=queueing.EXPORTS_PUBLISH_UNSENT)
+def exports_publish_unsent_task():
+    return services.exports_publish_unsent()

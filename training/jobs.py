@@ -29,6 +29,7 @@ from .selectors import TrainingDataError
 log = logging.getLogger(__name__)
 JOB_LEASE = timedelta(minutes=30)  # a running job silent for this long was lost with its worker
 STOP_GRACE_S = 15  # a child asked to stop (SIGTERM) is killed after this long
+UNSENT_GRACE = timedelta(seconds=30)  # a job committed this recently may still be on its way to the broker
 
 
 def job_submit(
@@ -66,6 +67,16 @@ def jobs_reap_lost(*, now: datetime | None = None) -> int:
         finished_at=now,
         error=f"no sign of life for {JOB_LEASE}: the worker running it was lost",
     )
+
+
+def jobs_publish_unsent(*, now: datetime | None = None) -> int:
+    """Send again the run of every job still queued that never reached the broker (it was down when
+    the job was submitted). Returns how many the broker took."""
+    now = now or timezone.now()
+    unsent = TrainingJob.objects.filter(
+        status=TrainingJob.Status.QUEUED, published_at__isnull=True, created_at__lt=now - UNSENT_GRACE
+    ).values_list("pk", flat=True)
+    return sum(queueing.training_job_send(job_id=pk) for pk in unsent)
 
 
 def _job_claim(job_id: UUID | str) -> bool:

@@ -31,6 +31,9 @@ class TrainingJob(models.Model):
     decision = models.JSONField(default=dict, blank=True, help_text="scheduled jobs: promote or not, and why")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    published_at = models.DateTimeField(
+        null=True, blank=True, help_text="when its task reached the broker; empty while the broker was unreachable"
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="last sign of life of its process")
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -49,8 +52,8 @@ class ModelVersion(models.Model):
     arch = models.CharField(max_length=64)
     config = models.JSONField()
     metrics = models.JSONField(default=dict)
-    checkpoint = models.CharField(max_length=500, help_text="path under MEDIA_ROOT")
-    curves = models.CharField(max_length=500, blank=True, help_text="training curves PNG under MEDIA_ROOT")
+    checkpoint = models.CharField(max_length=500, help_text="path under PRIVATE_ROOT")
+    curves = models.CharField(max_length=500, blank=True, help_text="training curves PNG under PRIVATE_ROOT")
     categories = models.JSONField(default=list, help_text="[{id, wnid, name}] in output order")
     job = models.OneToOneField(
         TrainingJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="model_version"

@@ -16,3 +16,9 @@ def training_job_run(job_id: str) -> None:
 def retrain_if_due() -> str | None:
     job = scheduling.retrain_if_due()
     return str(job.id) if job else None
+
+
+@shared_task(name=queueing.JOBS_PUBLISH_UNSENT)
+def jobs_publish_unsent() -> int:
+    """Beat's sweep, routed to the `celery` queue (a busy training worker must not hold it up)."""
+    return jobs.jobs_publish_unsent()

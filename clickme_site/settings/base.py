@@ -178,6 +178,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
+    "training.tasks.jobs_publish_unsent": {"queue": "celery"},  # a sweep: no torch, must not wait on a job
     "annotations.tasks.*": {"queue": "maps"},
     "training.tasks.*": {"queue": "training"},
     "psychophysics.tasks.observer_run": {"queue": "training"},  # loads a network: where torch workers are
@@ -192,6 +193,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "rounds-expire-stale": {"task": "game.tasks.rounds_expire_stale", "schedule": 60.0},
     "maps-rebuild-stale": {"task": "annotations.tasks.maps_rebuild_stale", "schedule": 120.0},
+    # work committed while the broker was down (its message never sent) is sent once it is back
+    "exports-publish-unsent": {"task": "annotations.tasks.exports_publish_unsent", "schedule": 60.0},
+    "training-jobs-publish-unsent": {"task": "training.tasks.jobs_publish_unsent", "schedule": 60.0},
     "training-retrain-if-due": {
         "task": "training.tasks.retrain_if_due",
         "schedule": crontab(minute=0, hour=env.int("CLICKME_RETRAIN_HOUR_UTC", default=3)),
