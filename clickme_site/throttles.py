@@ -20,15 +20,17 @@ from rest_framework.throttling import BaseThrottle
 
 log = logging.getLogger(__name__)
 
-# (URL name, method) -> scope; any other request under /api/game/ is "game", under /api/v1/ "research".
+# (URL name, method) -> scope; any other request under /api/game/ is "game", under /api/v1/ "research",
+# under /api/experiments/ (the participants of the psychophysics experiment) "experiment".
 SCOPES = {
     ("game:rounds", "POST"): "round_start",
     ("game:clicks", "POST"): "clicks",
     ("game:me", "PATCH"): "nickname",
     ("exports", "POST"): "exports",
     ("training-jobs", "POST"): "training_jobs",
+    ("psychophysics-api:participant", "POST"): "experiment_join",
 }
-PREFIXES = (("/api/game/", "game"), ("/api/v1/", "research"))
+PREFIXES = (("/api/game/", "game"), ("/api/v1/", "research"), ("/api/experiments/", "experiment"))
 RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*$")
 PERIOD_S = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 PERIOD_S |= {"d": 86400, "day": 86400}

@@ -290,6 +290,11 @@ CLICKME_THROTTLE_RATES = {
     "exports_ip": env.str("CLICKME_THROTTLE_EXPORTS_IP", default="60/h"),
     "training_jobs": env.str("CLICKME_THROTTLE_TRAINING_JOBS", default="20/h"),
     "training_jobs_ip": env.str("CLICKME_THROTTLE_TRAINING_JOBS_IP", default="40/h"),
+    # participants: a trial every second or so is 3 requests (answer, stimulus, mask); a lab shares one IP
+    "experiment": env.str("CLICKME_THROTTLE_EXPERIMENT", default="600/min"),
+    "experiment_ip": env.str("CLICKME_THROTTLE_EXPERIMENT_IP", default="6000/min"),
+    "experiment_join": env.str("CLICKME_THROTTLE_EXPERIMENT_JOIN", default="20/h"),
+    "experiment_join_ip": env.str("CLICKME_THROTTLE_EXPERIMENT_JOIN_IP", default="600/h"),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CLICKME_MAX_BODY_BYTES", default=1024 * 1024)  # larger bodies: 413
 CSRF_FAILURE_VIEW = "clickme_site.errors.csrf_failure"  # JSON on /api/ paths

@@ -1,7 +1,7 @@
 """Production settings: secrets and hosts must come from the environment; HTTPS is assumed.
 
 Start-up refuses (ImproperlyConfigured) a missing, short or known placeholder secret key, and an
-IP-hash salt equal to the secret key (the salt is then as good as published with every hash).
+IP-hash salt (or participant-id salt) equal to the secret key (the salt is then as good as published with every hash).
 """
 
 from django.core.exceptions import ImproperlyConfigured
@@ -44,6 +44,13 @@ _salt = env.str("CLICKME_IP_HASH_SALT", default="")
 if not _salt or _salt == SECRET_KEY:
     raise ImproperlyConfigured("CLICKME_IP_HASH_SALT must be set, and differ from DJANGO_SECRET_KEY")
 CLICKME = {**CLICKME, "IP_HASH_SALT": _salt}
+# Crowd ids (PROLIFIC_PID, workerId) are stored as salted hashes: the salt must be a secret of its own.
+_participant_salt = env.str("CLICKME_PARTICIPANT_ID_SALT", default="")
+if not _participant_salt or _participant_salt in (SECRET_KEY, _salt):
+    raise ImproperlyConfigured(
+        "CLICKME_PARTICIPANT_ID_SALT must be set, and differ from DJANGO_SECRET_KEY and CLICKME_IP_HASH_SALT"
+    )
+CLICKME_PSYCHOPHYSICS = {**CLICKME_PSYCHOPHYSICS, "ID_HASH_SALT": _participant_salt}  # noqa: F405
 
 DEBUG = False
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")

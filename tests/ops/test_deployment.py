@@ -15,13 +15,16 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_KEY = secrets.token_urlsafe(50)
 GOOD_SALT = secrets.token_urlsafe(32)
+GOOD_PARTICIPANT_SALT = secrets.token_urlsafe(32)
+SECRETS = ("DJANGO_SECRET_KEY", "CLICKME_IP_HASH_SALT", "CLICKME_PARTICIPANT_ID_SALT")
 
 
 def manage(args, **env):
-    base = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SECRET_KEY", "CLICKME_IP_HASH_SALT")}
+    base = {k: v for k, v in os.environ.items() if k not in SECRETS}
     base.update(
         {"DJANGO_SETTINGS_MODULE": "clickme_site.settings.production", "DJANGO_ALLOWED_HOSTS": "clickme.example.org"}
     )
+    env = {"CLICKME_PARTICIPANT_ID_SALT": GOOD_PARTICIPANT_SALT, **env}
     base.update({k: v for k, v in env.items() if v is not None})
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=base, capture_output=True, text=True, timeout=300
@@ -51,6 +54,14 @@ def test_production_settings_refuse_weak_secrets_at_start(key, salt, why):
         assert "ImproperlyConfigured" in result.stderr and why in result.stderr, result.stderr[-2000:]
 
 
+@pytest.mark.parametrize("participant_salt", ["", GOOD_KEY, GOOD_SALT])
+def test_production_settings_refuse_a_participant_id_salt_that_is_missing_or_shared(participant_salt):
+    result = manage(
+        ["check"], DJANGO_SECRET_KEY=GOOD_KEY, CLICKME_IP_HASH_SALT=GOOD_SALT, CLICKME_PARTICIPANT_ID_SALT=participant_salt
+    )
+    assert result.returncode != 0 and "CLICKME_PARTICIPANT_ID_SALT" in result.stderr, result.stderr[-2000:]
+
+
 def test_check_deploy_is_clean_with_a_proper_environment():
     result = manage(
         ["check", "--deploy", "--fail-level", "WARNING"],
@@ -67,7 +78,7 @@ def test_check_deploy_is_clean_with_a_proper_environment():
 def test_compose_carries_no_usable_secret():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     env = compose["x-app-env"]
-    for name in ("DJANGO_SECRET_KEY", "CLICKME_IP_HASH_SALT"):
+    for name in SECRETS:
         assert re.fullmatch(r"\$\{" + name + r":\?[^}]+\}", env[name]), env[name]  # unset: compose fails loudly
 
 

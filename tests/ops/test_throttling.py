@@ -123,6 +123,33 @@ def test_training_job_submissions_have_their_own_rate(settings, db, django_user_
     assert TrainingJob.objects.count() == 0
 
 
+@pytest.fixture
+def experiment(db):
+    from game.models import Category
+    from tests.psychophysics.conftest import make_experiment, ready
+
+    pair = [Category.objects.create(name=f"kind {k}", wnid=f"t{k:07d}") for k in range(2)]
+    return ready(make_experiment(pair, n_per_category=2, slug="throttled"))
+
+
+def test_experiment_participants_are_throttled_and_a_refused_answer_stores_nothing(settings, experiment):
+    from psychophysics.models import Participant, Trial
+    from tests.psychophysics.conftest import ParticipantClient
+
+    rates(settings, experiment="3/min", experiment_join_ip="1/h")
+    participant = ParticipantClient(experiment.slug)  # the page itself is not an API request
+    state = participant.join()
+    # a new browser from the same address (its first request has no session yet: the IP rate holds it)
+    assert_throttled(ParticipantClient(experiment.slug).post("participant/", {"consent": True}), 3600)
+    assert Participant.objects.count() == 1  # the refused join stored nothing
+    for _ in range(3):
+        answer = participant.answer(state["trials"][0]["id"])
+        assert answer.status_code == 200, answer.content
+        state = answer.json()["state"]
+    assert_throttled(participant.answer(state["trials"][0]["id"]), 60)
+    assert Trial.objects.filter(responded_at__isnull=False).count() == 3  # the refused answer stored nothing
+
+
 def test_the_default_rates_leave_realistic_play_alone():
     """A browser posts at most every 500 ms while painting (10 clicks per post, 20 clicks/s) and starts
     a round at most every 2.5 s (won on its first post, 2 s between rounds): with 25% to spare."""
