@@ -5,6 +5,9 @@
     .venv/bin/python bench/train_step.py --batch 8        # a quick CPU look (about a minute)
     .venv/bin/python bench/train_step.py --cuda           # GPU: bfloat16 autocast, channels_last, images/s
     .venv/bin/python bench/train_step.py --json out.json  # every number, for comparing runs
+    nice .venv/bin/python bench/train_step.py --threads 2 --batch 8,32 --reference   # the check:
+        # both batches in one run, and GALA's unfused reference ops timed beside the fused ones
+    .venv/bin/python bench/train_step.py --batch 8 --profile 25   # + torch.profiler's costliest ops
 
 The goal (the issue's): one training step of `gala_resnet50` trained with the ClickMe loss costs at
 most 1.15 x one step of plain `resnet50` (gala/plain step-time ratio <= 1.15, which is the same as
@@ -28,7 +31,17 @@ What one step is, for both nets (the same code, only the net differs):
   (6 bilinear resizes, normalisations, distances) is paid; plain ResNet-50 has no maps, so the same
   call is plain cross-entropy (attention term 0).
 - Optimizer: SGD, Nesterov momentum 0.9, lr 0.1 x batch / 256, weight decay 1e-4 on weights with
-  more than one dimension (not on norms, biases or GALA's gains), as SCIENCE.md section 4.
+  more than one dimension (not on norms, biases or GALA's gains), as SCIENCE.md section 4: the
+  trainer's own `param_groups`. `--gala-preset gala_tpu` builds and decays GALA as gala_tpu does
+  (training/config.py GALA_PRESETS; the default is the project's settings).
+- GALA on CPU runs its fused path (training/nets/gala.py: the local path's 1 x 1 convs as batched
+  matrix products, the combination and its backward by hand); `--reference` adds a third net, the
+  same GALA net with the plain autograd ops (`GALA.reference_forward`), timed in the same rounds,
+  so one run gives the before/after ratio. With --cuda both are the reference ops.
+- `--batch 8,32` runs each batch size in turn in one process (a summary of the ratios at the end);
+  `--profile N` profiles one extra step of each net with torch.profiler and prints the N ops with
+  the most self time side by side and the ops whose time grows most in the gated net. One profiled
+  step on a loaded machine is noisy: read it for where time goes, not for ratios.
 - Data: one fixed batch of random images (N(0, 1)), random labels in [0, 1000) and random maps in
   [0, 1), already on the device; no data loading is timed.
 - Timing: warm-up steps for both nets first (`--warmup`, default 1 on CPU, 5 with --cuda: oneDNN /

@@ -145,3 +145,16 @@ def test_the_optimizer_follows_the_configs_weight_decay_setting():
         module = gala_modules(model)[0]
         assert (id(module.local_path[0].weight) in decayed) is setting
         assert id(module.add_gain) not in decayed
+
+
+def test_results_md_states_the_defaults_as_the_code_has_them():
+    from pathlib import Path
+
+    from training.experiments.gala_settings_doc import gala_settings_section
+
+    section = gala_settings_section()
+    assert section[0] == "## GALA settings"
+    for key in GALA_PRESETS["project"]:
+        assert any(line.startswith(f"| `{key}` |") for line in section)
+    results = (Path(__file__).resolve().parents[2] / "docs" / "RESULTS.md").read_text()
+    assert "\n".join(section) in results
