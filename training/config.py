@@ -3,9 +3,35 @@
 from dataclasses import asdict, dataclass, field, fields
 
 # The names a config may use, known without torch (web processes check configs and never import
-# torch); tests/training/test_trainer.py checks that they are exactly what training.nets builds.
+# torch). The one definition: training.nets.resnets imports STAGES and architectures() from here, and
+# tests/training/test_trainer.py checks that BACKBONES are exactly the backbones it builds.
 STAGES = ("layer1", "layer2", "layer3", "layer4")
 BACKBONES = ("resnet18", "resnet50", "resnet_tiny")
+
+# GALA's settings where the project differs from the authors' TensorFlow code (serre-lab/gala_tpu,
+# resnet_helpers.py and resnet_main.py; SCIENCE.md section 3). "project" is TrainConfig's default;
+# "gala_tpu" is what that code does:
+# - global_relu: its global path ends in a ReLU (tf.contrib.layers.fully_connected's default
+#   activation), so g >= 0; the project's ends in the linear layer (g of either sign, as the paper).
+# - gain_init: its a and m (alpha, beta) start at tf.variance_scaling_initializer() values: shape
+#   [1, 1, 1, C] gives fan_in 1, so a truncated normal of unit variance cut at 2 sigma, one draw per
+#   channel; the project starts them at ones (A = squash(g + l + g l) at the start).
+# - attention_weight_decay: it keeps every attention variable out of weight decay (its L2 term skips
+#   names with "ATTENTION" and "block", which alpha/beta carry); the project decays the attention
+#   convs' and linear layers' weights like any weight and spares only 1-D parameters (biases, norms,
+#   a and m).
+# - local_5x5: its local path has one 5 x 5 conv (C/r -> C/r, ReLU) between the 1 x 1 convs
+#   (extra_convs=1); the project's has none (the paper's text).
+GALA_PRESETS = {
+    "project": {"global_relu": False, "gain_init": "ones", "attention_weight_decay": True, "local_5x5": False},
+    "gala_tpu": {
+        "global_relu": True,
+        "gain_init": "variance_scaling",
+        "attention_weight_decay": False,
+        "local_5x5": True,
+    },
+}
+GAIN_INITS = ("ones", "variance_scaling")
 
 
 def architectures() -> list[str]:
@@ -35,7 +61,10 @@ class TrainConfig:
     stages: list = field(default_factory=lambda: ["layer3"])
     reduction: int = 4
     squash: str = "sigmoid"
-    local_5x5: bool = False
+    local_5x5: bool = False  # GALA settings: GALA_PRESETS["project"]; {"gala_preset": "gala_tpu"} for the authors'
+    global_relu: bool = False
+    gain_init: str = "ones"
+    attention_weight_decay: bool = True
     label_smoothing: float = 0.0
     max_saliency_images: int = 200
     num_workers: int = 0
@@ -65,7 +94,12 @@ _RANGES = {
     "max_saliency_images": (0, 100_000),
     "num_workers": (0, 64),
 }
-_CHOICES = {"optimizer": ("sgd", "adamw"), "schedule": ("cosine", "step"), "squash": ("sigmoid", "tanh")}
+_CHOICES = {
+    "optimizer": ("sgd", "adamw"),
+    "schedule": ("cosine", "step"),
+    "squash": ("sigmoid", "tanh"),
+    "gain_init": GAIN_INITS,
+}
 
 
 def _check_type(key, value, kind):
@@ -79,10 +113,23 @@ def _check_type(key, value, kind):
         raise ConfigError(key, f"expected {kind.__name__}, got {type(value).__name__}")
 
 
+def with_gala_preset(raw):
+    """`raw` with its "gala_preset" (a name in GALA_PRESETS) expanded into the GALA settings; keys
+    given explicitly win over the preset's. Without "gala_preset", `raw` unchanged."""
+    if not isinstance(raw, dict) or "gala_preset" not in raw:
+        return raw
+    name = raw["gala_preset"]
+    if not isinstance(name, str) or name not in GALA_PRESETS:
+        raise ConfigError("gala_preset", f"must be one of {', '.join(GALA_PRESETS)}")
+    return {**GALA_PRESETS[name], **{k: v for k, v in raw.items() if k != "gala_preset"}}
+
+
 def config_from_dict(raw, n_train_images=None):
-    """A TrainConfig from a JSON object; ConfigError naming the first bad key."""
+    """A TrainConfig from a JSON object; ConfigError naming the first bad key. "gala_preset":
+    "gala_tpu" (or "project") sets the GALA settings of GALA_PRESETS, explicit keys winning."""
     if not isinstance(raw, dict):
         raise ConfigError("config", "expected an object")
+    raw = with_gala_preset(raw)
     known = {f.name: f for f in fields(TrainConfig)}
     for key in raw:
         if key not in known:
@@ -107,6 +154,9 @@ def config_from_dict(raw, n_train_images=None):
         "reduction": int,
         "squash": str,
         "local_5x5": bool,
+        "global_relu": bool,
+        "gain_init": str,
+        "attention_weight_decay": bool,
         "label_smoothing": float,
         "max_saliency_images": int,
         "num_workers": int,

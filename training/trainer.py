@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from . import checkpoints, metrics
 from .config import TrainConfig
 from .losses import clickme_loss
+from .nets.gala import GALA
 from .nets.resnets import build_net
 
 
@@ -44,20 +45,27 @@ def net_for(config, num_classes):
         reduction=config.reduction,
         squash=config.squash,
         local_5x5=config.local_5x5,
+        global_relu=config.global_relu,
+        gain_init=config.gain_init,
     )
 
 
-def param_groups(model, weight_decay):
-    """Weight decay on weights only: not on norms, biases or the attention gains a and m (SCIENCE.md section 4)."""
+def param_groups(model, weight_decay, attention_weight_decay=True):
+    """[decayed, not decayed]: weight decay on weights only, never on norms, biases or the attention
+    gains a and m (1-D parameters; SCIENCE.md section 4). With attention_weight_decay=False (gala_tpu)
+    no parameter of an attention module (GALA or SE: its convs and linear layers too) is decayed."""
+    spared = set()
+    if not attention_weight_decay:
+        spared = {id(p) for module in model.modules() if isinstance(module, GALA) for p in module.parameters()}
     decay, no_decay = [], []
-    for _name, parameter in model.named_parameters():
+    for parameter in model.parameters():
         if parameter.requires_grad:
-            (no_decay if parameter.ndim <= 1 else decay).append(parameter)
+            (no_decay if parameter.ndim <= 1 or id(parameter) in spared else decay).append(parameter)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
 def make_optimizer(config, model):
-    groups = param_groups(model, config.weight_decay)
+    groups = param_groups(model, config.weight_decay, config.attention_weight_decay)
     if config.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=config.effective_lr, momentum=config.momentum, nesterov=True)
     return torch.optim.AdamW(groups, lr=config.effective_lr)

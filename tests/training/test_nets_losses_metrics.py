@@ -7,7 +7,7 @@ from scipy import stats
 
 from annotations.maps import downsample_area
 from training import losses, metrics
-from training.nets.gala import GALA
+from training.nets.gala import GALA, _GatedCombine
 from training.nets.resnets import architectures, build_net
 
 
@@ -23,6 +23,78 @@ def test_gala_matches_the_formula():
     l = module.local_path(x)  # noqa: E741
     a = torch.sigmoid(module.add_gain[None, :, None, None] * (g + l) + module.mul_gain[None, :, None, None] * g * l)
     assert torch.allclose(y, a * x) and torch.allclose(amap, a.pow(2).mean(1))
+
+
+def _outputs_and_grads(module, x, reference):
+    x = x.detach().clone().requires_grad_(True)
+    module.zero_grad(set_to_none=True)
+    y, amap = module.reference_forward(x) if reference else module(x)
+    weights = torch.linspace(-1, 1, y[0].numel()).view_as(y[0])
+    ((y * weights).sum() + 3.0 * amap.square().sum()).backward()
+    return [y.detach(), amap.detach(), x.grad] + [p.grad for p in module.parameters()]
+
+
+@pytest.mark.parametrize("squash", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize(
+    "gala_settings", [{}, {"local_5x5": True, "global_relu": True, "gain_init": "variance_scaling"}]
+)
+def test_the_fused_gala_equals_the_reference_ops_forward_and_backward(squash, channels_last, gala_settings):
+    torch.manual_seed(1)
+    module = GALA(24, squash=squash, **gala_settings)
+    x = torch.randn(3, 24, 6, 7)
+    if channels_last:
+        module, x = module.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+    fused, reference = _outputs_and_grads(module, x, False), _outputs_and_grads(module, x, True)
+    assert len(fused) == len(reference) == 3 + len(list(module.parameters()))
+    for got, want in zip(fused, reference, strict=True):
+        assert got.shape == want.shape
+        assert torch.allclose(got, want, rtol=1e-5, atol=1e-6), (got - want).abs().max()
+
+
+def test_the_fused_combination_passes_gradcheck():
+    torch.manual_seed(0)
+    for squash in ("sigmoid", "tanh"):
+        inputs = (
+            torch.randn(2, 5, 3, 4, dtype=torch.double, requires_grad=True),
+            torch.randn(2, 5, dtype=torch.double, requires_grad=True),
+            torch.randn(2, 1, 3, 4, dtype=torch.double, requires_grad=True),
+            torch.randn(5, dtype=torch.double, requires_grad=True),
+            torch.randn(5, dtype=torch.double, requires_grad=True),
+        )
+        assert torch.autograd.gradcheck(lambda *t, s=squash: _GatedCombine.apply(*t, s), inputs)
+
+
+def test_a_gala_net_trains_the_same_with_the_fused_and_the_reference_gala():
+    torch.manual_seed(0)
+    net = build_net("gala_resnet_tiny", 4, stages=("layer2", "layer3"), local_5x5=True)
+    images, targets = torch.randn(4, 3, 48, 48), torch.tensor([0, 1, 2, 3])
+    clickme, has_map = torch.rand(4, 48, 48), torch.tensor([True, True, False, True])
+    results = []
+    for fused in (True, False):
+        for module in net.modules():
+            if isinstance(module, GALA):
+                module.fused = fused
+        net.zero_grad(set_to_none=True)
+        logits, maps = net(images)
+        loss, _ce, _att = losses.clickme_loss(logits, targets, maps, clickme, has_map, 10.0)
+        loss.backward()
+        results.append([loss.detach(), logits.detach(), *maps] + [p.grad.clone() for p in net.parameters()])
+    for got, want in zip(*results, strict=True):
+        assert torch.allclose(got, want, rtol=1e-4, atol=1e-6), (got - want).abs().max()
+
+
+def test_the_fused_gala_keeps_dtypes_under_bfloat16_autocast():
+    torch.manual_seed(0)
+    module = GALA(16)
+    x = torch.randn(2, 16, 5, 5)
+    results = []
+    for reference in (False, True):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            results.append(_outputs_and_grads(module, x, reference))
+    for got, want in zip(*results, strict=True):
+        assert got.dtype == want.dtype
+        assert torch.allclose(got.float(), want.float(), rtol=0.05, atol=0.02)
 
 
 def test_gala_settings_tanh_and_the_5x5_conv():

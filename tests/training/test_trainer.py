@@ -121,7 +121,10 @@ def test_config_knows_exactly_the_architectures_and_stages_the_nets_build():
     from training import config
     from training.nets import resnets
 
-    assert config.architectures() == resnets.architectures() and config.STAGES == resnets.STAGES
+    assert resnets.STAGES is config.STAGES and resnets.architectures is config.architectures  # one definition
+    assert tuple(resnets.BACKBONES) == config.BACKBONES
+    for arch in config.architectures():
+        resnets.build_net(arch, 2)  # every name the config accepts builds
 
 
 def test_no_weight_decay_on_norms_biases_and_attention_gains():

@@ -23,6 +23,7 @@ from game.synthetic_benchmark import CATEGORIES, scene
 from ..config import TrainConfig
 from ..datasets import ClickMeDataset, Sample
 from ..trainer import evaluate, train
+from .gala_settings_doc import gala_settings_section
 
 # The lambda this benchmark's validation sweep chose (docs/RESULTS.md); the project's default.
 DEFAULT_LAMBDA = 10.0
@@ -168,6 +169,7 @@ def write_results(path, rows, sweep, chosen, data, base, n_categories, per_categ
     ]
     for value, result in sweep.items():
         lines.append(f"| {value:g} | {result['top1']:.3f} | {result['attention_rho']:.3f} |")
+    lines += ["", *gala_settings_section()]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
 

@@ -6,9 +6,10 @@ from torch import nn
 from torchvision.models import resnet18, resnet50
 from torchvision.models.resnet import BasicBlock
 
+from ..config import STAGES, architectures
 from .gala import GALA, GatedBlock
 
-STAGES = ("layer1", "layer2", "layer3", "layer4")
+__all__ = ["STAGES", "AttentionResNet", "BACKBONES", "TinyResNet", "architectures", "build_net"]
 
 
 class TinyResNet(nn.Module):
@@ -79,15 +80,19 @@ BACKBONES = {
 }
 
 
-def architectures():
-    names = []
-    for base in BACKBONES:
-        names += [base, f"gala_{base}", f"se_{base}"]
-    return names
-
-
-def build_net(arch, num_classes, stages=("layer3",), reduction=4, squash="sigmoid", local_5x5=False):
-    """`resnet18`, `gala_resnet50`, `se_resnet_tiny`, ...: a net returning (logits, attention maps)."""
+def build_net(
+    arch,
+    num_classes,
+    stages=("layer3",),
+    reduction=4,
+    squash="sigmoid",
+    local_5x5=False,
+    global_relu=False,
+    gain_init="ones",
+):
+    """`resnet18`, `gala_resnet50`, `se_resnet_tiny`, ...: a net returning (logits, attention maps).
+    The GALA settings (local_5x5, global_relu, gain_init) are training/config.py's GALA_PRESETS;
+    the defaults are the project's."""
     kind, _, base = arch.partition("_") if arch.startswith(("gala_", "se_")) else ("plain", "", arch)
     if base not in BACKBONES:
         raise ValueError(f"unknown architecture {arch!r}; known: {', '.join(architectures())}")
@@ -96,5 +101,17 @@ def build_net(arch, num_classes, stages=("layer3",), reduction=4, squash="sigmoi
         raise ValueError(f"unknown stages {sorted(unknown)}; known: {STAGES}")
     backbone = BACKBONES[base](num_classes)
     if kind != "plain":
-        _gate(backbone, stages, lambda c: GALA(c, reduction, squash, local_5x5, use_local=(kind == "gala")))
+        _gate(
+            backbone,
+            stages,
+            lambda c: GALA(
+                c,
+                reduction,
+                squash,
+                local_5x5,
+                use_local=(kind == "gala"),
+                global_relu=global_relu,
+                gain_init=gain_init,
+            ),
+        )
     return AttentionResNet(backbone)
