@@ -125,7 +125,7 @@ def test_every_time_limit_and_every_queued_name_belongs_to_a_registered_task(set
         for constant in dir(module)
         if constant.isupper() and isinstance(getattr(module, constant), str)
     }
-    assert len(names) == 6 and names <= set(app.tasks)
+    assert len(names) == 8 and names <= set(app.tasks)  # 6 tasks and the 2 unsent-work sweeps
     assert set(settings.CELERY_TASK_ANNOTATIONS) <= set(app.tasks)
     job_task = app.tasks[TRAINING_JOB_RUN]
     assert job_task.soft_time_limit == settings.CLICKME_TRAINING["JOB_TIME_LIMIT_S"]
