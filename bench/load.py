@@ -77,24 +77,23 @@ class Stack(BenchSandbox):
         return result.stdout if capture else None
 
     def partner_artifact(self):
-        """An untrained SmallCNN exported exactly like the demo partner (input 112, demo mean/std)."""
+        """An untrained demo network exported exactly like the demo partner (its input size, mean/std)."""
         import torch
 
         from game.synthetic_benchmark import CATEGORIES
-        from training.demo_partner import MEAN, STD, DemoConfig
-        from training.nets.small_cnn import SmallCNN
+        from training.demo_partner import ARCHITECTURE, MEAN, STD, DemoConfig, demo_net
         from training.partner_export import partner_export
 
         torch.manual_seed(0)
         config = DemoConfig()
         return partner_export(
-            SmallCNN(len(CATEGORIES), width=config.width),
-            self.tmp / "bench-small-cnn.pt2",
+            demo_net(len(CATEGORIES), config),
+            self.tmp / "bench-demo.pt2",
             categories=[{"wnid": wnid, "name": name} for name, wnid, _colour in CATEGORIES],
             input_size=config.input_size,
             mean=MEAN,
             std=STD,
-            architecture="small_cnn",
+            architecture=ARCHITECTURE,
         )
 
     def setup(self):

@@ -9,10 +9,10 @@ What it does, all in one run (see bench/README.md):
    re-created; the name must contain "bench"), Redis db 13 for the cache and broker, and
    CLICKME_VAR_DIR / CLICKME_MEDIA_ROOT / DJANGO_STATIC_ROOT under a temporary folder. It runs
    `migrate`, `collectstatic`, `generate_benchmark --per-category 40`, `import_images`, and registers
-   and activates a partner: by default an untrained `SmallCNN` (training/nets/small_cnn.py, input 112
+   and activates a partner: by default the untrained demo network (training/nets/local_fcn.py, input 112
    and the demo partner's mean/std, so exactly the demo partner's cost) exported with
    `training.partner_export.partner_export`; `--train` trains the demo partner instead
-   (`train_demo_partner --epochs 2`); `--partner FILE` registers an existing exported artifact.
+   (`train_demo_partner --time-budget 60`); `--partner FILE` registers an existing exported artifact.
    CLICKME_PLAYS_PER_IMAGE is set very high so no image retires.
 2. Measures the bare partner in processes of its own (one per core, started once, one torch thread
    each): `game.partner.PartnerRuntime` built from the active partner's row exactly as
@@ -131,25 +131,24 @@ class World(BenchSandbox):
         return result.stdout if capture else None
 
     def partner_artifact(self):
-        """An untrained SmallCNN exported exactly like the demo partner (input 112, demo mean/std)."""
+        """An untrained demo network exported exactly like the demo partner (its input size, mean/std)."""
         import torch
 
         from game.synthetic_benchmark import CATEGORIES
-        from training.demo_partner import MEAN, STD, DemoConfig
-        from training.nets.small_cnn import SmallCNN
+        from training.demo_partner import ARCHITECTURE, MEAN, STD, DemoConfig, demo_net
         from training.partner_export import partner_export
 
         torch.manual_seed(0)
         config = DemoConfig()
-        model = SmallCNN(len(CATEGORIES), width=config.width)
+        model = demo_net(len(CATEGORIES), config)
         return partner_export(
             model,
-            self.tmp / "media" / "partners" / "bench-small-cnn.pt2",
+            self.tmp / "media" / "partners" / "bench-demo.pt2",
             categories=[{"wnid": wnid, "name": name} for name, wnid, _colour in CATEGORIES],
             input_size=config.input_size,
             mean=MEAN,
             std=STD,
-            architecture="small_cnn",
+            architecture=ARCHITECTURE,
         )
 
     def setup(self):
@@ -171,7 +170,7 @@ class World(BenchSandbox):
                 "--activate",
             )
         elif self.args.train:
-            self.manage("train_demo_partner", "--epochs", "2")
+            self.manage("train_demo_partner", "--time-budget", "60")
         else:
             path = self.partner_artifact()
             self.manage("register_partner", "--weights", str(path), "--name", "bench-small-cnn", "--activate")
@@ -1065,7 +1064,7 @@ def parse_args(argv=None):
         help="also set OMP_NUM_THREADS for gunicorn (default: unset, as in production)",
     )
     parser.add_argument("--partner", help="an exported partner artifact (.pt2) to register instead of the default")
-    parser.add_argument("--train", action="store_true", help="train the demo partner (2 epochs) instead")
+    parser.add_argument("--train", action="store_true", help="train the demo partner (60 s) instead")
     parser.add_argument("--per-category", type=int, default=40, help="benchmark images per category")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)

@@ -1,9 +1,10 @@
 """The partner network at play time: loads a partner artifact with torch and torchvision alone.
 
-Two kinds of partner are understood:
+Three kinds of partner are understood:
 - "exported": a self-contained `torch.export` program saved with `torch.export.save`, carrying its
   category list and preprocessing in the extra file `clickme.json` (the training app writes these);
-- any torchvision classification architecture ("resnet50", ...) plus a state-dict file.
+- any torchvision classification architecture ("resnet50", ...) plus a state-dict file;
+- a pretrained ImageNet network built from an installed package (game/pretrained.py, timm).
 No Django here: the game's services pass the partner's fields in and cache the runtime per process.
 """
 
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torchvision
+
+from . import pretrained
 
 ARTIFACT_META = "clickme.json"
 ARTIFACT_FORMAT = "clickme-partner/1"
@@ -82,6 +85,8 @@ class PartnerRuntime:
         if spec.architecture == "exported":
             program, _meta = read_artifact_meta(spec.weights_path)
             self.model = program.module()
+        elif spec.architecture in pretrained.PRETRAINED:
+            self.model = pretrained.build(spec.architecture, spec.weights_path)
         else:
             self.model = load_torchvision_classifier(spec.architecture, spec.weights_path, spec.n_outputs)
         self.mean = torch.tensor(spec.mean, dtype=torch.float32).view(1, 3, 1, 1)

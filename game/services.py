@@ -19,6 +19,7 @@ from .models import COMPLETED_STATES, Partner, Player, Round
 from .reveal import centre_crop, noise_background, partner_view
 from .selectors import SESSION_PLAYER_KEY, session_player
 from .signals import images_changed, round_finished
+from .win_rule import win_top_k
 
 log = logging.getLogger(__name__)
 
@@ -213,12 +214,14 @@ def partner_guesses(round_):
         noise_std=game_setting("NOISE_STD"),
     )
     probabilities = runtime.predict(view[None])[0]
+    k = win_top_k(len(partner.category_mapping), game_setting("WIN_TOP_K"))
     guesses = []
-    for index, probability in partner_runtime.top_k(probabilities, 5):
+    for index, probability in partner_runtime.top_k(probabilities, max(5, k)):
         category_id, label = partner.category_mapping[index]
         guesses.append({"category_id": category_id, "name": label, "probability": round(probability, 4)})
-    recognized = any(g["category_id"] == round_.image.category_id for g in guesses)
-    return guesses, recognized
+    # SCIENCE.md section 1: won when the category is in the partner's top k (game/win_rule.py)
+    recognized = any(g["category_id"] == round_.image.category_id for g in guesses[:k])
+    return guesses[:5], recognized
 
 
 def round_score(elapsed_ms, time_limit_ms):

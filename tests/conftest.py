@@ -8,7 +8,7 @@ import torch
 from django.core.files.base import ContentFile
 from PIL import Image as PILImage
 
-from game.synthetic_benchmark import scene
+from game.synthetic_benchmark import CATEGORIES, scene
 from training.partner_export import partner_export
 
 from .factories import CategoryFactory, ImageFactory
@@ -28,10 +28,11 @@ def png_of(array):
     return buffer.getvalue()
 
 
-def synthetic_image(category, index, seed=0, **fields):
-    """An Image row holding a synthetic benchmark scene (and its mask) of `category`."""
+def synthetic_image(category, index, seed=0, part_colours=None, n_distractors=None, **fields):
+    """An Image row holding a synthetic benchmark scene (and its mask) of `category`: the scene of
+    benchmark category `index % 64`; `part_colours` and `n_distractors` go to `scene`."""
     rng = np.random.default_rng(seed * 1000 + index)
-    array, mask = scene(rng, index % 10)
+    array, mask = scene(rng, index % len(CATEGORIES), part_colours=part_colours, n_distractors=n_distractors)
     image = ImageFactory.build(category=category, **fields)
     image.file.save(f"{image.sha256}.png", ContentFile(png_of(array)), save=False)
     image.mask.save(f"{image.sha256}.png", ContentFile(png_of(mask.astype(np.uint8) * 255)), save=False)
@@ -68,12 +69,15 @@ def constant_partner(name, categories, scores, folder):
         std=(0.25, 0.25, 0.25),
         architecture="constant",
     )
-    return partner_register(name=name, weights_path=path, activate=True)
+    # it ignores its input, so it wins at zero clicks whenever it wins: forced past the validity rule
+    return partner_register(name=name, weights_path=path, activate=True, force=True)
 
 
 @pytest.fixture
-def ranked_partner(categories, tmp_path):
-    """A registered, active partner whose top 5 are always categories 0-4 (5 and 6 are never recognised)."""
+def ranked_partner(categories, tmp_path, settings):
+    """A registered, active partner whose top 5 are always categories 0-4 (5 and 6 are never recognised).
+    The win rule is set to top 5 here (its default for 7 categories is top 1: game/win_rule.py)."""
+    settings.CLICKME = {**settings.CLICKME, "WIN_TOP_K": 5}
     return constant_partner("ranked", categories, [7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0], tmp_path)
 
 

@@ -12,6 +12,7 @@ PURE_CORES = [
     "game/synthetic_benchmark.py",
     "game/simulated_players.py",
     "training/nets/small_cnn.py",
+    "training/nets/local_fcn.py",
     "training/demo_partner.py",
 ]
 

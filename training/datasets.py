@@ -13,6 +13,9 @@ from torchvision.transforms.v2 import functional as TF
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
+# The partner plays on the 224 px centre crop of the 256 px served image (SCIENCE.md section 1), so
+# it trains on that view too: every sample is first cut to this centre fraction of its image.
+VIEW_FRACTION = 224 / 256
 
 
 @dataclass
@@ -29,14 +32,23 @@ def load_rgb(image):
         return np.asarray(pil.convert("RGB"))
 
 
-class ClickMeDataset(Dataset):
-    """Yields (image (3, S, S) normalised, label, map (S, S) in [0, 1], has_map)."""
+def view_box(height, width, fraction=VIEW_FRACTION):
+    """(top, left, h, w) of the centre crop that the game shows the partner (224 of 256 px)."""
+    h, w = int(round(height * fraction)), int(round(width * fraction))
+    return (height - h) // 2, (width - w) // 2, h, w
 
-    def __init__(self, samples, image_size, augment, crop_scale=(0.7, 1.0)):
+
+class ClickMeDataset(Dataset):
+    """Yields (image (3, S, S) normalised, label, map (S, S) in [0, 1], has_map), made from the
+    partner's view of the image (its centre `view_fraction`, 224 of 256 px), as the game shows it."""
+
+    def __init__(self, samples, image_size, augment, crop_scale=(0.7, 1.0), view_fraction=VIEW_FRACTION, flip=True):
         self.samples = list(samples)
         self.image_size = image_size
         self.augment = augment
         self.crop_scale = crop_scale
+        self.view_fraction = view_fraction
+        self.flip = flip  # off where a mirror image is another category (the synthetic benchmark's badges)
 
     def __len__(self):
         return len(self.samples)
@@ -66,12 +78,14 @@ class ClickMeDataset(Dataset):
         the_map = torch.from_numpy(np.asarray(raw_map, dtype=np.float32)) if has_map else torch.zeros(image.shape[1:])
         if has_map and the_map.shape != image.shape[1:]:
             the_map = TF.resize(the_map[None], list(image.shape[1:]), antialias=True)[0]
+        top, left, h, w = view_box(image.shape[1], image.shape[2], self.view_fraction)
+        image, the_map = image[:, top : top + h, left : left + w], the_map[top : top + h, left : left + w]
         size = [self.image_size, self.image_size]
         if self.augment:
             top, left, h, w = self._crop_box(image.shape[1], image.shape[2], None)
             image = TF.resized_crop(image, top, left, h, w, size, antialias=True)
             the_map = TF.resized_crop(the_map[None], top, left, h, w, size, antialias=True)[0]
-            if torch.rand(1) < 0.5:
+            if self.flip and torch.rand(1) < 0.5:
                 image, the_map = image.flip(-1), the_map.flip(-1)
         else:
             image = TF.resize(image, size, antialias=True)

@@ -245,6 +245,11 @@ CLICKME = {
 # `min_clicks`); the cheat and bot rule is game/round_quality.py.
 CLICKME["MIN_CLICKS"] = env.int("CLICKME_MIN_CLICKS", default=1)
 
+# Game validity (issue 8, SCIENCE.md section 1): the win rule's k (unset: 5 where the partner has 100 or
+# more categories, else 1; game/win_rule.py) and the highest zero-click win rate a promoted partner may have.
+CLICKME["WIN_TOP_K"] = env.int("CLICKME_WIN_TOP_K", default=0)
+CLICKME["MAX_ZERO_CLICK_WIN"] = env.float("CLICKME_MAX_ZERO_CLICK_WIN", default=0.2)
+
 # Training and scheduled retraining (SCIENCE.md sections 4 and 5).
 CLICKME_TRAINING = {
     "RETRAIN_MIN_NEW_MAPS": env.int("CLICKME_RETRAIN_MIN_NEW_MAPS", default=200),

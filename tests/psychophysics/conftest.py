@@ -47,8 +47,12 @@ def add_clickmap(image, n_players=5, seed=0):
 
 @pytest.fixture
 def two_categories(db):
-    # synthetic benchmark categories 0 (red ring) and 2 (blue saltire): their glyphs differ in colour
+    # synthetic images whose badges are painted red (A) or blue (B), with no saturated distractor
     return CategoryFactory(name="red ring", wnid="s0000000"), CategoryFactory(name="blue saltire", wnid="s0000002")
+
+
+# (badge, bars) RGB: category A's badges carry red bars, B's blue ones (a colour network tells them apart)
+PART_COLOURS = (((235, 235, 225), (215, 40, 40)), ((235, 235, 225), (40, 80, 225)))
 
 
 def make_experiment(
@@ -67,10 +71,11 @@ def make_experiment(
     images, practice = [], []
     for index, category in enumerate((cat_a, cat_b)):
         glyph = 0 if index == 0 else 2
+        colours = {"part_colours": PART_COLOURS[index], "n_distractors": 0}
         for k in range(n_per_category):
-            images.append(synthetic_image(category, glyph + 10 * k, split="val"))
+            images.append(synthetic_image(category, glyph + 10 * k, split="val", **colours))
         for k in range(n_practice_per_category):
-            practice.append(synthetic_image(category, glyph + 10 * (k + 50), split="train"))
+            practice.append(synthetic_image(category, glyph + 10 * (k + 50), split="train", **colours))
     if with_maps:
         for image in images + practice:
             add_clickmap(image)

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 class RedOrBlue(torch.nn.Module):
     """Output 0 is the reddest pixel's red-minus-blue, output 1 the bluest pixel's blue-minus-red: it
-    tells the benchmark's red glyph from its blue one whenever the glyph is visible."""
+    tells the test images' red badge bars from their blue ones whenever the badge is visible."""
 
     def forward(self, x):
         red_minus_blue = x[:, 0] - x[:, 2]
@@ -41,7 +41,7 @@ def red_or_blue(categories, tmp_path):
 
 @pytest.fixture
 def glyph_experiment(categories):
-    # categories 0 (red ring) and 2 (blue saltire) of the synthetic benchmark
+    # synthetic images with red (category 0) and blue (category 2) badges (tests/psychophysics/conftest.py)
     return ready(make_experiment((categories[0], categories[2]), levels=(5, 100), slug="glyphs"))
 
 

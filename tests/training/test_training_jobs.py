@@ -45,6 +45,7 @@ def test_a_queued_job_trains_registers_a_model_and_its_promotion_changes_the_par
 ):
     settings.MEDIA_ROOT = celery_worker_process.media_root  # the worker reads the images we write
     settings.PRIVATE_ROOT = celery_worker_process.private_root  # ... and writes checkpoints and curves there
+    settings.CLICKME = {**settings.CLICKME, "MAX_ZERO_CLICK_WIN": 1.0}  # two categories: chance alone is 50%
     benchmark_with_maps(categories)
     researcher = client_for(django_user_model.objects.create_user("ada"))
     staff = client_for(django_user_model.objects.create_user("boss", is_staff=True))
@@ -179,6 +180,7 @@ def test_promotion_only_when_accuracy_and_alignment_do_not_fall(db, monkeypatch,
 
 
 def test_a_scheduled_job_trains_decides_and_promotes_unattended(categories, settings, ranked_partner):
+    settings.CLICKME = {**settings.CLICKME, "MAX_ZERO_CLICK_WIN": 1.0}  # two categories: chance alone is 50%
     settings.CLICKME_TRAINING = {
         **settings.CLICKME_TRAINING,
         "RETRAIN_MIN_NEW_MAPS": 4,

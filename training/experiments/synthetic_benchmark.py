@@ -1,177 +1,267 @@
-"""The science result on the synthetic benchmark (SCIENCE.md sections 4, 5 and 7), no Django needed:
+"""The science result on the synthetic benchmark (SCIENCE.md sections 2, 4, 5 and 7), in one command:
 
-    python -m training.experiments.synthetic_benchmark [--quick] [--out docs/RESULTS.md]
+    python -m training.experiments.synthetic_benchmark            # the size written in docs/RESULTS.md
+    python -m training.experiments.synthetic_benchmark --full     # the full protocol of issue 9
 
-Plain ResNet, GALA with lambda = 0 and GALA with ClickMe supervision, three seeds each, trained in the
-low-data regime on images whose maps come from simulated players (careful and careless); lambda is
-chosen on the validation split; top-1 and attention/saliency alignment are reported on the test split.
+It needs the project's PostgreSQL (DATABASE_URL): the game is played in a throwaway database
+(`<name>_experiment`, created and dropped here), never in the live one.
+
+1. Benchmark images are generated (game.synthetic_benchmark) and imported into the game; the demo
+   partner is trained on other images of the generator and activated.
+2. A simulated crowd (game/simulated_crowd.py) plays every image through game.services until it is
+   retired after 15 map-eligible rounds; the maps are built by annotations.services (the recipe of
+   SCIENCE.md section 2), judged by the game's quality rules.
+3. lambda is chosen on validation over seeds that also resample the train/validation split; plain
+   ResNet, SE-ResNet, GALA lambda = 0 and GALA + ClickMe at the chosen lambda are trained over
+   seeds; the test split is read once at the end (training/experiments/protocol.py).
+4. docs/RESULTS.md and its figures are written, with the CPU time of the whole command.
 """
 
 import argparse
 import json
+import os
+import pickle
+import resource
+import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from annotations.maps import clickme_map, split_half_rho
-from game.simulated_players import trajectory
-from game.synthetic_benchmark import CATEGORIES, scene
+from .protocol import ARM_SEEDS, BASE, LAMBDA_GRID, SELECTION_SEEDS, Data, run_protocol
 
-from ..config import TrainConfig
-from ..datasets import ClickMeDataset, Sample
-from ..trainer import evaluate, train
-from .gala_settings_doc import gala_settings_section
-
-# The lambda this benchmark's validation sweep chose (docs/RESULTS.md); the project's default.
+# The lambda the validation sweep of docs/RESULTS.md chose (the slow CI test uses it).
 DEFAULT_LAMBDA = 10.0
-BASE = TrainConfig(
-    arch="gala_resnet_tiny",
-    lambda_clickme=0.0,
-    epochs=30,
-    batch_size=32,
-    image_size=96,
-    seed=0,
-    optimizer="adamw",
-    lr=2e-3,
-    weight_decay=5e-4,
-    warmup_epochs=2,
-    max_saliency_images=100,
-)
+
+SIZES = {
+    # what docs/RESULTS.md was made with (CPU: 2 cores shared by 6 people)
+    "default": {
+        "categories": 10,
+        "per_category": 11,
+        "val_per_category": 2,
+        "test_per_category": 4,
+        "epochs": 16,
+        "image_size": 64,
+        "lambdas": LAMBDA_GRID,
+        "selection_seeds": SELECTION_SEEDS,
+        "arm_seeds": (0, 1, 2),
+        "partner_per_category": 20,
+        "partner_epochs": 5,
+    },
+    # issue 9's full protocol at the benchmark's scale
+    "full": {
+        "categories": None,  # every category of the benchmark
+        "per_category": 20,
+        "val_per_category": 4,
+        "test_per_category": 6,
+        "epochs": 30,
+        "image_size": 96,
+        "lambdas": LAMBDA_GRID,
+        "selection_seeds": SELECTION_SEEDS,
+        "arm_seeds": ARM_SEEDS,
+        "partner_per_category": 40,
+        "partner_epochs": 8,
+    },
+}
 
 
-def make_split(n_per_category, n_categories, seed, n_players=10, careless_fraction=0.2, clicks=60, ceiling=True):
-    """Samples with maps from simulated players, and the mean split-half rho of their maps (the human
-    ceiling; None unless `ceiling`)."""
-    rng = np.random.default_rng(seed)
-    samples, rhos = [], []
-    for index in range(n_per_category * n_categories):
-        label = index % n_categories
-        image, mask = scene(rng, label)
-        players = [
-            trajectory(mask, rng, careless=rng.random() < careless_fraction, n_clicks=clicks) for _ in range(n_players)
-        ]
-        samples.append(Sample(image, label, clickme_map(players, 256, 256).astype(np.float32)))
-        if ceiling:
-            rhos.append(split_half_rho(players, 256, 256, n_splits=5, seed=index))
-    return samples, (float(np.nanmean([r for r in rhos if r is not None])) if ceiling else None)
+def cpu_seconds():
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def run(config, data, num_classes, log):
-    train_set = ClickMeDataset(data["train"], config.image_size, augment=True)
-    started = time.monotonic()
-    model, _history = train(config, train_set, None, num_classes, log=log)
-    result = {}
-    for split in ("val", "test"):
-        result[split] = evaluate(
-            model,
-            ClickMeDataset(data[split], config.image_size, augment=False),
-            torch.device("cpu"),
-            human_ceiling=data["ceiling"],
-            max_saliency_images=config.max_saliency_images,
-        )
-    result["seconds"] = time.monotonic() - started
-    return result
+def django_ready():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clickme_site.settings.base")
+    import django
+
+    django.setup()
 
 
-def _fmt(values, digits=3):
-    values = [v for v in values if v is not None]
-    if not values:
-        return "–"
-    return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}"
+def play_in_throwaway_database(images, masks, labels, n_categories, size, seed, log):
+    """Run played_maps in a database made for it (and dropped after), with media in a temporary folder."""
+    from django.db import connection
+    from django.test.utils import override_settings
+
+    from .played_benchmark import played_maps
+
+    connection.settings_dict.setdefault("TEST", {})
+    connection.settings_dict["TEST"]["NAME"] = f"{connection.settings_dict['NAME']}_experiment"
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        with tempfile.TemporaryDirectory(prefix="clickme-experiment-") as folder:
+            with override_settings(MEDIA_ROOT=f"{folder}/media", PRIVATE_ROOT=f"{folder}/private"):
+                return played_maps(
+                    images,
+                    masks,
+                    labels,
+                    n_categories=n_categories,
+                    folder=folder,
+                    partner_per_category=size["partner_per_category"],
+                    partner_epochs=size["partner_epochs"],
+                    seed=seed,
+                    log=log,
+                )
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def benchmark_report(images, masks, maps_):
+    """AUC against the diagnostic mask of the bottom-up baseline (spectral residual) and of the maps."""
+    from annotations.saliency import roc_auc, spectral_residual_saliency
+
+    from ..metrics import bootstrap_interval
+
+    saliency = [roc_auc(spectral_residual_saliency(image), mask) for image, mask in zip(images, masks, strict=True)]
+    played = [roc_auc(the_map, mask) for the_map, mask in zip(maps_, masks, strict=True)]
+    return {
+        "spectral_residual_auc": bootstrap_interval(saliency),
+        "clickme_map_auc": bootstrap_interval(played),
+        "n_images": len(images),
+    }
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer images and epochs (a smoke run)")
+    parser.add_argument("--full", action="store_true", help="issue 9's full protocol (hours of CPU)")
+    parser.add_argument("--categories", type=int, help="how many of the benchmark's categories")
+    parser.add_argument("--per-category", type=int, help="images per category (train + val + test)")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--image-size", type=int)
+    parser.add_argument("--lambdas", help="comma-separated grid (default 0,0.3,1,3,10,30)")
+    parser.add_argument("--selection-seeds", type=int, help="how many seeds select lambda")
+    parser.add_argument("--arm-seeds", type=int, help="how many seeds per arm")
+    parser.add_argument("--partner-per-category", type=int, help="the demo partner's training images per category")
+    parser.add_argument("--partner-epochs", type=int)
+    parser.add_argument("--val-per-category", type=int)
+    parser.add_argument("--test-per-category", type=int)
+    parser.add_argument("--seed", type=int, default=0, help="the data's seed")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--played-cache", help="reuse (or save) the play stage's output here (a .pkl; development)")
     parser.add_argument("--out", default="docs/RESULTS.md")
-    parser.add_argument("--train-per-category", type=int, default=12)
-    parser.add_argument("--epochs", type=int, default=BASE.epochs)
-    parser.add_argument("--lambdas", default="1,3,10", help="candidates for lambda, chosen on val with seed 0")
-    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--figures", default="docs", help="folder of the PNG figures")
+    parser.add_argument(
+        "--render", help="write RESULTS.md again from a run's saved outcome (var/experiment-outcome.pkl)"
+    )
     args = parser.parse_args(argv)
-    torch.set_num_threads(max(torch.get_num_threads(), 1))
-    n_categories = 6 if args.quick else len(CATEGORIES)
-    per_category = 6 if args.quick else args.train_per_category
-    epochs = 6 if args.quick else args.epochs
-    base = replace(BASE, epochs=epochs)
+    if args.render:
+        return render(Path(args.render), Path(args.out), Path(args.figures))
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from game.synthetic_benchmark import CATEGORIES
+
+    size = dict(SIZES["full" if args.full else "default"])
+    for key in (
+        "categories",
+        "per_category",
+        "epochs",
+        "image_size",
+        "partner_per_category",
+        "partner_epochs",
+        "val_per_category",
+        "test_per_category",
+    ):
+        if getattr(args, key) is not None:
+            size[key] = getattr(args, key)
+    if args.lambdas:
+        size["lambdas"] = tuple(float(v) for v in args.lambdas.split(","))
+    if args.selection_seeds:
+        size["selection_seeds"] = tuple(range(args.selection_seeds))
+    if args.arm_seeds:
+        size["arm_seeds"] = tuple(range(args.arm_seeds))
+    size["categories"] = size["categories"] or len(CATEGORIES)
+    command = "python -m training.experiments.synthetic_benchmark " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
+    wall, cpu = time.monotonic(), cpu_seconds()
     log = print
-    log(f"making data: {n_categories} categories, {per_category} training images each")
-    train_samples, _ = make_split(per_category, n_categories, seed=100, ceiling=False)
-    val_samples, _ = make_split(4, n_categories, seed=200, ceiling=False)
-    test_samples, ceiling = make_split(8, n_categories, seed=300)
-    data = {"train": train_samples, "val": val_samples, "test": test_samples, "ceiling": ceiling}
-    log(f"human ceiling (mean split-half rho of the test maps): {ceiling:.3f}")
+    django_ready()
+    from .played_benchmark import generate
 
-    lambdas = [float(x) for x in args.lambdas.split(",")]
-    sweep = {}
-    for value in lambdas:
-        result = run(replace(base, lambda_clickme=value), data, n_categories, lambda *a: None)
-        sweep[value] = result["val"]
-        log(
-            f"lambda {value:g}: val top-1 {result['val']['top1']:.3f}, attention rho {result['val']['attention_rho']:.3f}"
+    n_categories = size["categories"]
+    log(f"size: {json.dumps(size)}")
+    images, masks, labels = generate(n_categories, size["per_category"], seed=args.seed)
+    cache = Path(args.played_cache) if args.played_cache else None
+    if cache is not None and cache.exists():
+        with cache.open("rb") as handle:
+            played = pickle.load(handle)
+        log(f"play stage read from {cache} (its CPU time is not in this run's)")
+    else:
+        played = play_in_throwaway_database(images, masks, labels, n_categories, size, args.seed, log)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            with cache.open("wb") as handle:
+                pickle.dump(played, handle)
+    play_cpu = cpu_seconds() - cpu
+    log(f"crowd: {json.dumps(played['crowd'])}")
+    data = Data(images, labels, played["maps"], np.arange(len(labels)) // n_categories, n_categories)
+    base = replace(BASE, epochs=size["epochs"], image_size=size["image_size"])
+    outcome = run_protocol(
+        data,
+        base=base,
+        lambdas=size["lambdas"],
+        selection_seeds=size["selection_seeds"],
+        arm_seeds=size["arm_seeds"],
+        val_per_category=size["val_per_category"],
+        test_per_category=size["test_per_category"],
+        log=log,
+    )
+    bench = benchmark_report(
+        images[outcome["test_idx"]], masks[outcome["test_idx"]], played["maps"][outcome["test_idx"]]
+    )
+    timing = {"cpu_s": cpu_seconds() - cpu, "wall_s": time.monotonic() - wall, "play_cpu_s": play_cpu}
+    from .report import write_results
+
+    saved = Path("var/experiment-outcome.pkl")  # to render the report again without rerunning
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    with saved.open("wb") as handle:
+        pickle.dump(
+            {
+                "outcome": outcome,
+                "played": played,
+                "bench": bench,
+                "size": size,
+                "timing": timing,
+                "command": command,
+                "seed": args.seed,
+            },
+            handle,
         )
-    # Chosen on validation only: best top-1, attention alignment breaking ties.
-    chosen = max(lambdas, key=lambda v: (round(sweep[v]["top1"], 3), sweep[v]["attention_rho"] or -1))
-    log(f"chosen lambda: {chosen:g}")
 
-    arms = [
-        ("ResNet (plain)", "resnet_tiny", 0.0),
-        ("GALA, lambda = 0", "gala_resnet_tiny", 0.0),
-        (f"GALA + ClickMe, lambda = {chosen:g}", "gala_resnet_tiny", chosen),
-    ]
-    seeds = [int(s) for s in args.seeds.split(",")]
-    rows = {}
-    for name, arch, value in arms:
-        rows[name] = []
-        for seed in seeds:
-            result = run(replace(base, arch=arch, lambda_clickme=value, seed=seed), data, n_categories, lambda *a: None)
-            rows[name].append(result["test"])
-            log(f"{name}, seed {seed}: {json.dumps({k: v for k, v in result['test'].items()})}")
-    write_results(Path(args.out), rows, sweep, chosen, data, base, n_categories, per_category, seeds)
-    return rows
+    write_results(Path(args.out), Path(args.figures), outcome, played, bench, data, masks, size, base, timing, command)
+    log(f"wrote {args.out}; CPU {timing['cpu_s']:.0f} s, wall {timing['wall_s']:.0f} s")
+    return outcome
 
 
-def write_results(path, rows, sweep, chosen, data, base, n_categories, per_category, seeds):
-    lines = [
-        "# Results on the synthetic benchmark",
-        "",
-        "Written by `python -m training.experiments.synthetic_benchmark` (SCIENCE.md sections 4, 5 and 7).",
-        "",
-        f"- Data: {n_categories} categories, {per_category} training images per category (low-data regime), "
-        f"{len(data['val'])} validation and {len(data['test'])} test images; maps from 10 simulated players per "
-        "image (20% careless), built with the exact recipe of SCIENCE.md section 2.",
-        f"- Human ceiling (mean split-half rho of the test maps): {data['ceiling']:.3f}.",
-        f"- Training: {base.arch.replace('gala_', '')} family at {base.image_size} px, {base.epochs} epochs, batch "
-        f"{base.batch_size}, {base.optimizer} lr {base.lr}, cosine schedule, GALA on `{','.join(base.stages)}`; "
-        f"seeds {', '.join(map(str, seeds))}; CPU.",
-        f"- lambda chosen on validation (seed 0) from {', '.join(f'{v:g}' for v in sweep)}: **{chosen:g}** "
-        "(the project's default `lambda_clickme` for this benchmark).",
-        "",
-        "| model | top-1 | attention rho | attention alignment | saliency rho | saliency alignment |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, results in rows.items():
-        lines.append(
-            f"| {name} | {_fmt([r['top1'] for r in results])} | {_fmt([r['attention_rho'] for r in results])} | "
-            f"{_fmt([r['attention_alignment'] for r in results])} | {_fmt([r['saliency_rho'] for r in results])} | "
-            f"{_fmt([r['saliency_alignment'] for r in results])} |"
-        )
-    lines += [
-        "",
-        "Mean ± standard deviation over seeds. Alignment = mean rho / human ceiling. The plain ResNet has",
-        "no attention maps. Validation sweep:",
-        "",
-        "| lambda | val top-1 | val attention rho |",
-        "|---|---|---|",
-    ]
-    for value, result in sweep.items():
-        lines.append(f"| {value:g} | {result['top1']:.3f} | {result['attention_rho']:.3f} |")
-    lines += ["", *gala_settings_section()]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
+def render(saved_path, out, figures):
+    """RESULTS.md and its figures from a saved outcome; the images are made again from the data's seed."""
+    from .played_benchmark import generate
+    from .report import write_results
+
+    with saved_path.open("rb") as handle:
+        saved = pickle.load(handle)
+    size = saved["size"]
+    images, masks, labels = generate(size["categories"], size["per_category"], seed=saved.get("seed", 0))
+    n = size["categories"]
+    data = Data(images, labels, saved["played"]["maps"], np.arange(len(labels)) // n, n)
+    base = replace(BASE, epochs=size["epochs"], image_size=size["image_size"])
+    return write_results(
+        out,
+        figures,
+        saved["outcome"],
+        saved["played"],
+        saved["bench"],
+        data,
+        masks,
+        size,
+        base,
+        saved["timing"],
+        saved["command"],
+    )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--out", default="var/benchmark")
-        parser.add_argument("--per-category", type=int, default=80)
+        parser.add_argument("--per-category", type=int, default=40)
         parser.add_argument("--categories", type=int, default=len(CATEGORIES), choices=range(2, len(CATEGORIES) + 1))
         parser.add_argument("--seed", type=int, default=0)
 
