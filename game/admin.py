@@ -7,7 +7,10 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.utils.html import format_html, format_html_join
 
+from clickme_site.errors import Conflict
+
 from . import moderation, services
+from .partner_validity import VALIDITY_KEY, promotion_check, validity_rows
 from .models import Category, Image, Partner, Player, Round
 
 
@@ -217,16 +220,48 @@ class RoundAdmin(ResearchDataAdmin):
 
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
-    list_display = ["name", "architecture", "input_size", "is_active", "created_at"]
+    list_display = ["name", "architecture", "input_size", "is_active", "zero_click_win", "created_at"]
     list_filter = ["is_active", "architecture"]
     search_fields = ["name"]
-    readonly_fields = ["created_at"]
-    actions = ["make_active"]
+    readonly_fields = ["created_at", "game_validity"]
+    actions = ["make_active", "make_active_forced"]
 
-    @admin.action(description="Make the game's partner")
-    def make_active(self, request, queryset):
+    @admin.display(description="zero-click win")
+    def zero_click_win(self, obj):
+        value = (obj.metrics or {}).get(VALIDITY_KEY, {}).get("zero_click_win")
+        return "not measured" if value is None else f"{value:.0%}"
+
+    @admin.display(description="game validity (manage.py partner_report recomputes it)")
+    def game_validity(self, obj):
+        rows = validity_rows((obj.metrics or {}).get(VALIDITY_KEY))
+        if not rows:
+            return "not computed: run manage.py partner_report --partner <id>"
+        refusal = promotion_check(obj, force=True)
+        verdict = f"refused at promotion: {refusal}" if refusal else "may be promoted"
+        body = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
+        return format_html('<table id="game-validity">{}</table><p>{}</p>', body, verdict)
+
+    def _activate(self, request, queryset, *, force):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one partner.", messages.ERROR)
             return
-        partner = services.partner_activate(queryset.get())
-        self.message_user(request, f"{partner.name} is now the game's partner.")
+        partner = queryset.get()
+        try:
+            forced = promotion_check(partner, force=force)
+        except Conflict as refusal:
+            self.message_user(request, f"Not activated: {refusal.detail}", messages.ERROR)
+            return
+        services.partner_activate(partner)
+        suffix = f" (forced: {forced})" if forced else ""
+        self.message_user(request, f"{partner.name} is now the game's partner.{suffix}")
+
+    @admin.action(description="Make the game's partner (refused when its validity report says it wins without paint)")
+    def make_active(self, request, queryset):
+        self._activate(request, queryset, force=False)
+
+    @admin.action(description="Make the game's partner even if its validity report refuses it", permissions=["force"])
+    def make_active_forced(self, request, queryset):
+        self._activate(request, queryset, force=True)
+
+    def has_force_permission(self, request):
+        return request.user.is_superuser

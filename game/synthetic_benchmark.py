@@ -32,6 +32,15 @@ CODES = [code for code in itertools.product(range(4), repeat=4) if sum(code) % 4
 CATEGORIES = [
     (f"badge {''.join(ORIENTATIONS[o] for o in code)}", f"s{index:07d}", code) for index, code in enumerate(CODES)
 ]
+CODE_OF_WNID = {wnid: code for _name, wnid, code in CATEGORIES}
+
+
+def category_codes(wnids):
+    """The part codes of categories given by wnid, in that order, or None unless all are the benchmark's."""
+    codes = [CODE_OF_WNID.get(wnid) for wnid in wnids]
+    return None if not codes or any(code is None for code in codes) else codes
+
+
 PART_CONTRAST = 24.0  # bars against their badge, in 0-255 units
 N_DISTRACTORS = (5, 9)
 SATURATED = np.array(

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: migrate, make and import the synthetic benchmark, train the demo partner when none is
-# registered, then serve the game with gunicorn beside a Celery worker and beat under supervisord
-# (scripts/supervisord.conf), which restarts any of the three that dies; Ctrl-C stops all of them.
+# registered (IMAGES=DIR: import that ImageNet-style folder and play it against the pretrained
+# EfficientNet-Lite0; FORCE_PARTNER=1 activates it even where it wins without paint), then serve the
+# game with gunicorn beside a Celery worker and beat under supervisord (scripts/supervisord.conf), which restarts any of the three that dies; Ctrl-C stops all of them.
 # "served" is printed once GET /healthz answers 200 (database, broker and a worker are up).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,13 +22,13 @@ step "migrating the database"
 "$PY" manage.py move_private_files
 step "collecting static files"
 "$PY" manage.py collectstatic --noinput -v 0
-if [[ "$("$PY" manage.py shell -c 'from game.models import Image; print(Image.objects.exists())')" != "True" ]]; then
-  step "generating and importing the synthetic benchmark"
-  [[ -f "$VAR/benchmark/manifest.csv" ]] || "$PY" manage.py generate_benchmark --out "$VAR/benchmark"
-  "$PY" manage.py import_images "$VAR/benchmark/manifest.csv"
+if [[ -n "${IMAGES:-}" ]]; then
+  step "importing $IMAGES and playing it against the pretrained EfficientNet-Lite0 (ImageNet-1k)"
+  "$PY" manage.py setup_game --images "$IMAGES" ${FORCE_PARTNER:+--force-partner}
+else
+  step "the synthetic benchmark and the demo partner (trained when none is registered: a few minutes)"
+  "$PY" manage.py setup_game --benchmark-dir "$VAR/benchmark"
 fi
-step "checking for a partner (trains the demo partner when none is registered: a few minutes)"
-"$PY" manage.py train_demo_partner --if-none
 
 export CLICKME_BIN="$BIN" PORT
 CLICKME_RUN_DIR=$(cd "$VAR" && pwd)/run

@@ -38,7 +38,7 @@ class DemoConfig:
     noise_std: float = 0.4
     pretrain_crop_px: int = 80  # crops of the 224 px view around the part (40 px at the input size)
     pretrain_batch: int = 32
-    pretrain_clean_fraction: float = 0.5  # crops of the image itself (the part fully revealed)
+    pretrain_clean_fraction: float = 1.0  # crops of the image itself (the part fully revealed)
     batch_size: int = 24
     lr: float = 4e-3
     weight_decay: float = 5e-4
@@ -47,12 +47,15 @@ class DemoConfig:
     careful_fraction: float = 0.55
     careless_fraction: float = 0.2
     zero_fraction: float = 0.15  # the rest are whole crops
+    label_reveal: float = 0.5  # a view's true label counts fully once this fraction of the part shows
     seed: int = 0
     time_budget_s: float = 240.0
 
 
-def demo_net(num_classes, config):
-    return LocalFCN(num_classes, width=config.width)
+def demo_net(num_classes, config, codes=None):
+    """The demo partner's network; `codes` (one per category: the benchmark's part codes) ties its
+    category scores through the code book (training/nets/local_fcn.py)."""
+    return LocalFCN(num_classes, width=config.width, codes=codes)
 
 
 def clicks_of(mask, rng, n_clicks, careless):
@@ -104,8 +107,9 @@ class ViewMaker:
         return kept[int(self.rng.integers(len(kept)))][:n_clicks]
 
     def view(self, index, clicks_xy, window=None):
+        """(the partner's view, the fraction of the diagnostic mask inside `window` that it reveals)."""
         config = self.config
-        image = self.images[index]
+        image, mask = self.images[index], self.masks[index]
         margin_y = (image.shape[0] - config.crop_px) // 2
         margin_x = (image.shape[1] - config.crop_px) // 2
         top, left, size = window or (0, 0, config.crop_px)
@@ -113,31 +117,46 @@ class ViewMaker:
         crop = image[y0 : y0 + size, x0 : x0 + size].astype(np.float32) / np.float32(255)
         ny, nx = self.rng.integers(0, self.noise.shape[0] - size + 1, size=2)
         view = np.clip(crop + self.noise[ny : ny + size, nx : nx + size] - np.float32(0.5), 0.0, 1.0)
+        revealed = np.zeros((size, size), dtype=bool)
         half = config.bubble_px // 2
         for x, y in np.asarray(clicks_xy).reshape(-1, 2):
             top_, left_ = max(y - half - y0, 0), max(x - half - x0, 0)
             bottom_, right_ = min(y + half + 1 - y0, size), min(x + half + 1 - x0, size)
             if bottom_ > top_ and right_ > left_:
                 view[top_:bottom_, left_:right_] = crop[top_:bottom_, left_:right_]
-        return view
+                revealed[top_:bottom_, left_:right_] = True
+        part = mask[y0 : y0 + size, x0 : x0 + size]
+        n_part = int(part.sum())
+        return view, (float(revealed[part].sum()) / n_part if n_part else 0.0)
+
+    def _weighted(self, view, revealed_fraction):
+        """The view and how much its true label counts (the rest of its target is uniform): a view
+        that shows less than `label_reveal` of the part cannot be read, and is taught as "don't
+        know" so that the network never learns to name an image by anything but its part (no
+        memorising the clutter of training images seen through the noise or in careless reveals)."""
+        if self.config.label_reveal <= 0:  # every view taught with its true label (a deliberate reader)
+            return view, 1.0
+        return view, min(1.0, revealed_fraction / self.config.label_reveal)
 
     def game_view(self, index):
-        """A whole partner view with a random reveal: careful, careless, none, or the whole crop."""
+        """A whole partner view with a random reveal (careful, careless, none, or the whole crop) and
+        the weight of its true label."""
         config, rng = self.config, self.rng
         draw = rng.random()
         if draw < config.careful_fraction:
-            return self.view(index, self.clicks(index, _random_clicks(rng), careless=False))
+            return self._weighted(*self.view(index, self.clicks(index, _random_clicks(rng), careless=False)))
         draw -= config.careful_fraction
         if draw < config.careless_fraction:
-            return self.view(index, self.clicks(index, _random_clicks(rng), careless=True))
+            return self._weighted(*self.view(index, self.clicks(index, _random_clicks(rng), careless=True)))
         draw -= config.careless_fraction
         if draw < config.zero_fraction:
-            return self.view(index, self.clicks(index, 0, careless=False))
+            return self._weighted(*self.view(index, self.clicks(index, 0, careless=False)))
         image = self.images[index]
-        return centre_crop(image, config.crop_px).astype(np.float32) / np.float32(255)
+        return centre_crop(image, config.crop_px).astype(np.float32) / np.float32(255), 1.0
 
     def part_crop(self, index):
-        """A crop of a careful player's partner view around the diagnostic part (jittered, part inside)."""
+        """A crop of a careful player's partner view around the diagnostic part (jittered, part inside),
+        and the weight of its true label."""
         config, rng = self.config, self.rng
         mask = self.masks[index]
         margin = (mask.shape[0] - config.crop_px) // 2
@@ -155,9 +174,9 @@ class ViewMaker:
         if rng.random() < config.pretrain_clean_fraction:
             image = self.images[index]
             y0, x0 = (image.shape[0] - config.crop_px) // 2 + top, (image.shape[1] - config.crop_px) // 2 + left
-            return image[y0 : y0 + size, x0 : x0 + size].astype(np.float32) / np.float32(255)
+            return image[y0 : y0 + size, x0 : x0 + size].astype(np.float32) / np.float32(255), 1.0
         clicks = self.clicks(index, _random_clicks(rng), careless=False)
-        return self.view(index, clicks, window=(top, left, size))
+        return self._weighted(*self.view(index, clicks, window=(top, left, size)))
 
 
 def _random_clicks(rng):
@@ -170,7 +189,7 @@ def _run_phase(model, make_view, labels, rng, config, batch_size, input_size, bu
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     labels_t = torch.as_tensor(labels, dtype=torch.long)
     started = time.monotonic()
-    step, seen, loss_sum, correct = 0, 0, 0.0, 0
+    step, seen, loss_sum, correct, logged = 0, 0, 0.0, 0, 0
     window_seen = window_correct = 0
     last_log = started
     while True:
@@ -183,18 +202,24 @@ def _run_phase(model, make_view, labels, rng, config, batch_size, input_size, bu
         for group in optimizer.param_groups:
             group["lr"] = lr
         indices = rng.integers(0, len(labels), batch_size)
-        batch = to_batch([make_view(int(i)) for i in indices], input_size)
+        views, weights = zip(*(make_view(int(i)) for i in indices), strict=True)
+        batch = to_batch(list(views), input_size)
+        weight = torch.tensor(weights, dtype=torch.float32)
         logits = model(batch)
-        loss = nn.functional.cross_entropy(logits, labels_t[indices], label_smoothing=0.05)
+        named = nn.functional.cross_entropy(logits, labels_t[indices], label_smoothing=0.05, reduction="none")
+        unknown = -torch.log_softmax(logits, dim=1).mean(dim=1)  # cross-entropy against the uniform target
+        loss = (weight * named + (1 - weight) * unknown).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         step += 1
-        seen += batch_size
-        loss_sum += float(loss.detach()) * batch_size
-        hits = int((logits.argmax(1) == labels_t[indices]).sum())
+        readable = weight >= 1  # accuracy counts the views whose part shows
+        seen += int(readable.sum())
+        loss_sum += float(loss.detach())
+        logged += 1
+        hits = int(((logits.argmax(1) == labels_t[indices]) & readable).sum())
         correct += hits
-        window_seen, window_correct = window_seen + batch_size, window_correct + hits
+        window_seen, window_correct = window_seen + int(readable.sum()), window_correct + hits
         if window_seen >= 1024:
             if enough is not None and window_correct / window_seen >= enough:
                 log(f"{name}: accuracy {window_correct / window_seen:.3f} over the last {window_seen} views, done")
@@ -202,23 +227,25 @@ def _run_phase(model, make_view, labels, rng, config, batch_size, input_size, bu
             window_seen = window_correct = 0
         if time.monotonic() - last_log > 30:
             log(
-                f"{name}: {seen} views, loss {loss_sum / seen:.3f}, train accuracy {correct / seen:.3f}, {elapsed:.0f} s"
+                f"{name}: {seen} readable views, loss {loss_sum / max(logged, 1):.3f}, "
+                f"train accuracy {correct / max(seen, 1):.3f}, {elapsed:.0f} s"
             )
             last_log = time.monotonic()
-            seen, loss_sum, correct = 0, 0.0, 0
+            seen, loss_sum, correct, logged = 0, 0.0, 0, 0
     return step
 
 
-def train_demo_partner(images, masks, labels, num_classes, config=None, log=print):
+def train_demo_partner(images, masks, labels, num_classes, config=None, log=print, codes=None):
     """Train the demo partner on (N, 256, 256, 3) uint8 (or [0, 1] float) images, their diagnostic
-    masks and labels, within config.time_budget_s seconds of wall time."""
+    masks and labels, within config.time_budget_s seconds of wall time. `codes`: the categories'
+    part codes when they are the synthetic benchmark's (game.synthetic_benchmark.category_codes)."""
     config = config or DemoConfig()
     images = [
         image if image.dtype == np.uint8 else np.round(np.clip(image, 0, 1) * 255).astype(np.uint8) for image in images
     ]
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    model = demo_net(num_classes, config).train()
+    model = demo_net(num_classes, config, codes).train()
     scale = config.input_size / config.crop_px
     crop_input = max(8, int(round(config.pretrain_crop_px * scale)))
     started = time.monotonic()

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from game.models import Image, Partner
-from game.synthetic_benchmark import scene
+from game.synthetic_benchmark import CATEGORIES, category_codes, scene
 from game.validity import RoundImage, validity_report
 from training.demo_partner import DemoConfig, predictor, target_checks, train_demo_partner
 
@@ -25,7 +25,7 @@ def small_benchmark(db, tmp_path):
 
 @pytest.mark.slow
 def test_demo_partner_meets_the_game_targets_and_is_registered(small_benchmark, capsys):
-    call_command("train_demo_partner", "--time-budget", "240", "--threads", "1")
+    call_command("train_demo_partner", "--time-budget", "240", "--threads", "2")
     out = capsys.readouterr().out
     with capsys.disabled():
         print(out)  # the measured targets, for the README
@@ -48,13 +48,14 @@ def test_demo_partner_meets_the_game_targets_and_is_registered(small_benchmark, 
 
 @pytest.mark.slow
 def test_the_benchmark_is_unreadable_through_the_noise():
-    """A reader trained with the true labels on zero-click views only stays near chance on new images."""
+    """A reader trained with the true labels on zero-click views only (with the code book, the
+    strongest head) stays within twice chance on new images, over 3 noise draws per image."""
     rng = np.random.default_rng(4)
     train = [(scene(rng, k % N_CATEGORIES), k % N_CATEGORIES) for k in range(N_CATEGORIES * 24)]
     held_out = [(scene(rng, k % N_CATEGORIES), k % N_CATEGORIES) for k in range(N_CATEGORIES * 8)]
     config = DemoConfig(time_budget_s=90)
     noise_only = dataclasses.replace(
-        config, pretrain_fraction=0.0, careful_fraction=0.0, careless_fraction=0.0, zero_fraction=1.0
+        config, pretrain_fraction=0.0, careful_fraction=0.0, careless_fraction=0.0, zero_fraction=1.0, label_reveal=0.0
     )
     reader = train_demo_partner(
         [image for (image, _mask), _label in train],
@@ -63,9 +64,12 @@ def test_the_benchmark_is_unreadable_through_the_noise():
         N_CATEGORIES,
         noise_only,
         log=lambda _line: None,
+        codes=category_codes([CATEGORIES[k][1] for k in range(N_CATEGORIES)]),
     )
     items = [RoundImage(image.astype(np.float32) / 255, (label,), mask) for (image, mask), label in held_out]
-    report = validity_report(predictor(reader, config), items, n_outputs=N_CATEGORIES, careless_clicks_n=10)
+    report = validity_report(
+        predictor(reader, config), items, n_outputs=N_CATEGORIES, careless_clicks_n=10, rounds_per_image=3
+    )
     zero_ok, _careful_ok, _careless_ok = target_checks(report)
     assert zero_ok[3], (
         f"a noise-trained reader wins {report.zero_click.rate:.1%} at zero clicks (chance {report.chance:.1%})"

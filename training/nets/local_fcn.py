@@ -8,6 +8,13 @@ is, and crops around the part train the same weights that read a whole view.
 Its first layer starts as oriented bar detectors (zero-mean, on luminance, four orientations, dark
 and light bars: a generic V1-like start, like a Gabor initialisation, knowing nothing of the
 categories) and is trained with the rest.
+
+With a code book (the synthetic benchmark's categories are codes of parts: one of four bar
+orientations in each of four slots), the last layer scores parts, not categories: 16 part maps
+(slot x orientation), and a category's score at a position is the sum of its four parts' scores
+there (a fixed 0/1 matrix). The same 1 x 1 layer with its weights tied through the code book, so a
+part learned on one category serves the 15 others that share it: 64 categories are learned about as
+fast as 16. Without one (real categories), the last layer scores the categories directly.
 """
 
 import math
@@ -41,8 +48,19 @@ def oriented_bars(n_orientations=4, kernel=7, width_px=1.0, length_px=2.5):
     return bank
 
 
+def code_book_matrix(codes, n_slots=4, n_values=4):
+    """(len(codes), n_slots * n_values) 0/1 float: row c marks the part (slot, value) of each slot."""
+    matrix = torch.zeros(len(codes), n_slots * n_values)
+    for row, code in enumerate(codes):
+        if len(code) != n_slots or not all(0 <= value < n_values for value in code):
+            raise ValueError(f"code {code!r} is not {n_slots} values in 0..{n_values - 1}")
+        for slot, value in enumerate(code):
+            matrix[row, slot * n_values + value] = 1.0
+    return matrix
+
+
 class LocalFCN(nn.Module):
-    def __init__(self, num_classes, width=16):
+    def __init__(self, num_classes, width=16, codes=None):
         super().__init__()
         w = width
         first = nn.Conv2d(3, 8, 7, padding=3, bias=False)
@@ -57,11 +75,22 @@ class LocalFCN(nn.Module):
             _block(2 * w, 4 * w, stride=2),
             _block(4 * w, 4 * w),
         )
-        self.score = nn.Conv2d(4 * w, num_classes, 1)
+        if codes is None:
+            self.score = nn.Conv2d(4 * w, num_classes, 1)
+        else:
+            if len(codes) != num_classes:
+                raise ValueError(f"{len(codes)} codes for {num_classes} categories")
+            book = code_book_matrix(codes)
+            self.parts = nn.Conv2d(4 * w, book.shape[1], 1)
+            self.register_buffer("code_book", book[:, :, None, None])
+            self.category_bias = nn.Parameter(torch.zeros(num_classes))
 
     def score_map(self, x):
         """(N, num_classes, H / 4, W / 4) local class scores."""
-        return self.score(self.features(x))
+        features = self.features(x)
+        if not hasattr(self, "code_book"):
+            return self.score(features)
+        return nn.functional.conv2d(self.parts(features), self.code_book, self.category_bias)
 
     def forward(self, x):
         return self.score_map(x).amax(dim=(2, 3))

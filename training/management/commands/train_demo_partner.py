@@ -2,6 +2,7 @@
 targets on the validation images (issue 8 item 3), and registers it."""
 
 import json
+import math
 import time
 
 import numpy as np
@@ -14,6 +15,7 @@ from clickme_site.errors import Conflict
 from clickme_site.private_files import private_path
 from game.models import Category, Image, Partner
 from game.partner_registry import partner_register
+from game.synthetic_benchmark import category_codes
 from game.validity import GameRules, RoundImage, validity_report
 from game.win_rule import win_top_k
 from training.demo_partner import ARCHITECTURE, MEAN, STD, DemoConfig, predictor, target_lines, train_demo_partner
@@ -45,8 +47,11 @@ class Command(BaseCommand):
         parser.add_argument("--time-budget", type=float, default=DemoConfig.time_budget_s, help="seconds of training")
         parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's own)")
         parser.add_argument("--eval-images", type=int, default=256, help="val images played for the targets")
+        parser.add_argument(
+            "--eval-rounds", type=int, default=256, help="rounds of each kind at least (images replayed with new noise)"
+        )
 
-    def handle(self, *args, if_none, seed, time_budget, threads, eval_images, **options):
+    def handle(self, *args, if_none, seed, time_budget, threads, eval_images, eval_rounds, **options):
         if if_none and Partner.objects.exists():
             self.stdout.write("a partner is registered already; not training")
             return
@@ -68,11 +73,15 @@ class Command(BaseCommand):
             noise_std=rules.noise_std,
             crop_px=rules.partner_crop_px,
         )
-        self.stdout.write(f"training the demo partner on {len(train)} images of {len(categories)} categories")
+        codes = category_codes([category.wnid for category in categories])
+        self.stdout.write(
+            f"training the demo partner on {len(train)} images of {len(categories)} categories"
+            + (" (the benchmark's categories: scored through their part codes)" if codes else "")
+        )
         images, masks = _load(train)
         started = time.monotonic()
         model = train_demo_partner(
-            images, masks, [label_of[i.category_id] for i in train], len(categories), config, log=self.stdout.write
+            images, masks, [label_of[i.category_id] for i in train], len(categories), config, log=self.stdout.write, codes=codes
         )
         metrics = {"training_s": round(time.monotonic() - started, 1), "n_train": len(train)}
         if val:
@@ -92,10 +101,13 @@ class Command(BaseCommand):
                 n_outputs=n_outputs,
                 top_k=win_top_k(n_outputs, settings.CLICKME.get("WIN_TOP_K")),
                 rules=rules,
+                rounds_per_image=max(1, math.ceil(eval_rounds / len(items))),
                 seed=seed,
             )
             metrics["val_validity"] = report.as_dict()
-            self.stdout.write(f"the game's targets on {len(items)} val images (issue 8 item 3):")
+            self.stdout.write(
+                f"the game's targets on {len(items)} val images x {report.rounds_per_image} rounds (issue 8 item 3):"
+            )
             for line in target_lines(report, metrics["training_s"]):
                 self.stdout.write("  " + line)
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")

@@ -1,0 +1,108 @@
+"""The real ImageNet partner (issue 8 item 4): EfficientNet-Lite0 from the installed weights package,
+its output order <-> wnids from timm's maintained table, checked on real photographs that ship with
+scikit-image; zero paint on them is not a win; `setup_game --images` (IMAGES=DIR make run) plays them."""
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+
+from game import pretrained
+from game.images import as_float_array, served_image
+from game.models import Image, Partner
+from game.partner import PartnerRuntime, PartnerSpec
+from game.reveal import centre_crop, partner_view
+from game.sample_photos import PHOTOS, photo_array, sample_photos_write
+from tests.conftest import png_of
+
+TABBY, TIGER_CAT, EGYPTIAN_CAT = "n02123045", "n02123159", "n02124075"
+
+
+@pytest.fixture(scope="module")
+def runtime():
+    spec = PartnerSpec(
+        architecture="efficientnet_lite0",
+        weights_path=pretrained.weights_path(),
+        n_outputs=1000,
+        input_size=pretrained.INPUT_SIZE,
+        mean=pretrained.MEAN,
+        std=pretrained.STD,
+    )
+    return PartnerRuntime(spec)
+
+
+def _photo(name):
+    """The photograph as the game serves it (served_image: the centred square at 256 px)."""
+    return as_float_array(served_image(png_of(photo_array(name)), 256))
+
+
+def test_the_class_table_is_imagenets_and_every_sample_photo_names_a_class_in_it():
+    classes = pretrained.imagenet_classes()
+    wnids = [wnid for wnid, _description in classes]
+    assert len(classes) == 1000 and len(set(wnids)) == 1000
+    assert classes[0][0] == "n01440764" and "tench" in classes[0][1]
+    assert classes[281][0] == TABBY and "tabby" in classes[281][1]
+    for wnid, description, _source in PHOTOS.values():
+        assert description == classes[wnids.index(wnid)][1]
+
+
+def test_efficientnet_names_each_photograph_in_full_view_and_zero_paint_on_the_rocket_is_not_a_win(runtime):
+    """Full view: each photograph's ImageNet class is in the top 5 (chelsea's top 1 is a cat). Zero paint
+    (the darkened-noise view of SCIENCE.md section 1): the missile is not in the top 5 on any of 10
+    noise draws. Measured, not asserted here: on coffee, camera and grace_hopper (close-ups of one
+    large object) the class shows through the noise on most draws (20, 19, 16 of 20), chelsea on 6 of
+    20; the validity report counts that and promotion refuses such a set (the test below)."""
+    wnids = [wnid for wnid, _description in pretrained.imagenet_classes()]
+    for name, (wnid, _description, _source) in PHOTOS.items():
+        full = runtime.predict(centre_crop(_photo(name), 224)[None])[0]
+        top5 = [wnids[k] for k in np.argsort(-full)[:5]]
+        assert wnid in top5, (name, top5)
+        if name == "chelsea":
+            assert top5[0] in (TABBY, TIGER_CAT, EGYPTIAN_CAT)
+    rocket, missile = _photo("rocket"), PHOTOS["rocket"][0]
+    views = np.stack(
+        [partner_view(rocket, np.zeros((0, 2), np.int64), seed=s, crop_px=224, bubble_px=21) for s in range(10)]
+    )
+    for seed, probabilities in enumerate(runtime.predict(views)):
+        assert missile not in [wnids[k] for k in np.argsort(-probabilities)[:5]], f"seed {seed}: zero paint wins"
+
+
+@pytest.mark.django_db
+def test_setup_game_imports_the_folder_sets_other_images_aside_and_refuses_a_partner_that_needs_no_paint(
+    tmp_path, categories, capsys
+):
+    from tests.factories import ImageFactory
+
+    other = ImageFactory(category=categories[0])
+    sample_photos_write(tmp_path / "photos", names=["chelsea", "coffee", "camera"])
+    # on these three photographs EfficientNet wins some rounds without paint (above CLICKME_MAX_ZERO_CLICK_WIN)
+    try:
+        call_command("setup_game", "--images", str(tmp_path / "photos"))
+        refused = False
+    except CommandError as error:
+        refused = True
+        assert "FORCE_PARTNER=1" in str(error)
+    partner = Partner.objects.get(name="efficientnet_lite0")
+    validity = partner.metrics["validity"]
+    assert validity["top_k"] == 5 and validity["n_outputs"] == 1000 and validity["n_images"] == 3
+    assert refused == (validity["zero_click_win"] > 0.2) and partner.is_active == (not refused)
+    assert set(Image.objects.filter(active=True).values_list("category__wnid", flat=True)) == {
+        PHOTOS[name][0] for name in ("chelsea", "coffee", "camera")
+    }
+    other.refresh_from_db()
+    assert not other.active
+    call_command("setup_game", "--images", str(tmp_path / "photos"), "--force-partner")
+    assert Partner.objects.get(is_active=True).name == "efficientnet_lite0"
+    assert Image.objects.count() == 4  # imported once
+    assert "already there" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_setup_game_refuses_a_folder_that_is_not_imagenet_style(tmp_path):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "cat.png").write_bytes(b"")
+    with pytest.raises(CommandError, match="no category folders"):
+        call_command("setup_game", "--images", str(flat))
+    with pytest.raises(CommandError, match="is not a folder"):
+        call_command("setup_game", "--images", str(tmp_path / "missing"))
+    assert not Partner.objects.exists() and not Image.objects.exists()
