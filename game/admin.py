@@ -228,5 +228,5 @@ class PartnerAdmin(admin.ModelAdmin):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one partner.", messages.ERROR)
             return
-        partner = services.partner_activate(queryset.get())
+        partner = services.partner_activate(partner=queryset.get())
         self.message_user(request, f"{partner.name} is now the game's partner.")

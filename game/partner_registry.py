@@ -72,5 +72,5 @@ def partner_register(
             },
         )
         if activate:
-            partner_activate(partner)
+            partner_activate(partner=partner)
     return partner

@@ -29,7 +29,7 @@ CATEGORIES = [
 
 def glyph(index, size_px):
     """Boolean (size_px, size_px) shape of category `index`."""
-    v, u = np.mgrid[-1 : 1 : complex(0, size_px), -1 : 1 : complex(0, size_px)]
+    v, u = np.mgrid[-1 : 1 : complex(0, size_px), -1 : 1 : complex(0, size_px)]  # type: ignore[misc]  # numpy's stubs omit mgrid's complex step
     r = np.hypot(u, v)
     shapes = [
         lambda: (r > 0.5) & (r < 0.95),

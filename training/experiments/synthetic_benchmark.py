@@ -12,6 +12,7 @@ import json
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -123,7 +124,7 @@ def main(argv=None):
         (f"GALA + ClickMe, lambda = {chosen:g}", "gala_resnet_tiny", chosen),
     ]
     seeds = [int(s) for s in args.seeds.split(",")]
-    rows = {}
+    rows: dict[str, Any] = {}
     for name, arch, value in arms:
         rows[name] = []
         for seed in seeds:
