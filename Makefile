@@ -33,6 +33,7 @@ test: dev-deps
 
 lint: dev-deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: dev-deps
 	$(PY) bench/partner_latency.py

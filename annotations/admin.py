@@ -10,6 +10,7 @@ from game.images import as_float_array
 
 from . import services
 from .heatmap import heatmap_png
+from .map_encoding import npy_array
 from .models import ClickMap, Export
 
 
@@ -47,13 +48,13 @@ class ClickMapAdmin(admin.ModelAdmin):
     @admin.display(description="map over the image")
     def heatmap(self, obj):
         with obj.image.file.open("rb") as handle, PILImage.open(handle) as image:
-            png = heatmap_png(as_float_array(image) * 255.0, services.npy_array(obj.data).astype("float64"))
+            png = heatmap_png(as_float_array(image) * 255.0, npy_array(obj.data).astype("float64"))
         return format_html('<img src="data:image/png;base64,{}" width="384" alt="">', base64.b64encode(png).decode())
 
     @admin.action(description="Rebuild the selected maps from their clicks")
     def rebuild(self, request, queryset):
         for image_id in queryset.values_list("image_id", flat=True):
-            services.map_rebuild(image_id, force=True)
+            services.map_rebuild(image_id=image_id, force=True)
 
 
 @admin.register(Export)

@@ -21,6 +21,7 @@ from game.models import Round
 from . import selectors, services
 from .filters import FLAGGED_CHOICES, ImageFilter, RoundFilter
 from .heatmap import heatmap_png
+from .map_encoding import npy_array
 from .models import ClickMap, Export
 from .queueing import maps_rebuild_all_queue
 
@@ -166,9 +167,7 @@ class MapPng(APIView):
         clickmap = _map_of(pk)
         with clickmap.image.file.open("rb") as handle, PILImage.open(handle) as image:
             rgb = as_float_array(image) * 255.0
-        return HttpResponse(
-            heatmap_png(rgb, services.npy_array(clickmap.data).astype("float64")), content_type="image/png"
-        )
+        return HttpResponse(heatmap_png(rgb, npy_array(clickmap.data).astype("float64")), content_type="image/png")
 
 
 class ClicksStream(APIView):
@@ -192,7 +191,10 @@ class ClicksStream(APIView):
         filterset = RoundFilter(request.query_params, queryset=Round.objects.all())
         if not filterset.is_valid():
             raise exceptions.ValidationError(filterset.errors)
-        lines = (json.dumps(row, separators=(",", ":")) + "\n" for row in selectors.rounds_for_research(filterset.qs))
+        lines = (
+            json.dumps(row, separators=(",", ":")) + "\n"
+            for row in selectors.rounds_for_research(queryset=filterset.qs)
+        )
         return StreamingHttpResponse(lines, content_type="application/x-ndjson")
 
 
@@ -256,7 +258,7 @@ class ExportCreate(APIView):
     )
     def post(self, request):
         try:
-            export = services.export_request(request.user, request.data)
+            export = services.export_request(user=request.user, body=request.data)
         except ValueError as error:
             raise ServiceError(str(error), "invalid") from error
         return Response({"id": str(export.id), "status": export.status}, status=status.HTTP_202_ACCEPTED)

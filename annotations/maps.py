@@ -113,8 +113,8 @@ def split_half_rho(player_rounds, height, width, n_splits=N_SPLITS, seed=0, size
         a = clickme_map([player_rounds[i] for i in order[:half]], height, width)
         b = clickme_map([player_rounds[i] for i in order[half : 2 * half]], height, width)
         rhos.append(spearman_rho(downsample_area(a, size), downsample_area(b, size)))
-    rhos = np.asarray(rhos)
-    return float(np.nanmean(rhos)) if np.isfinite(rhos).any() else None
+    rho_of = np.asarray(rhos)
+    return float(np.nanmean(rho_of)) if np.isfinite(rho_of).any() else None
 
 
 def split_half_null(images_player_rounds, height, width, n_pairs=None, seed=0, size=RELIABILITY_SIZE_PX):

@@ -1,21 +1,23 @@
 """Writes of the annotations app: building maps from stored clicks, imports and exports."""
 
 import hashlib
-import io
 import logging
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count, F, Max, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from clickme_site.private_files import private_path, private_relative
-from game.models import COMPLETED_STATES, Image, Round, map_eligible
+from game.models import Image
 
-from . import maps, queueing
-from .filters import ImageFilter
+from . import maps, queueing, selectors
+from .map_encoding import npy_array, npy_bytes
 from .models import ClickMap, Export
 from .npz_stream import NpzStreamWriter
 
@@ -23,125 +25,100 @@ log = logging.getLogger(__name__)
 EXPORT_CHUNK = 64  # maps read, resized and written at a time: bounds an export's memory
 EXPORT_LEASE = timedelta(minutes=10)  # a running export silent for this long was lost with its worker
 UNSENT_GRACE = timedelta(seconds=30)  # an export committed this recently may still be on its way to the broker
-COMPLETED = COMPLETED_STATES
+MAP_BUILD_ATTEMPTS = 3  # builds whose inputs changed while they computed, before the build is requeued
 
 
-def npy_bytes(array, dtype=np.float32):
-    buffer = io.BytesIO()
-    np.save(buffer, np.asarray(array, dtype=dtype), allow_pickle=False)
-    return buffer.getvalue()
+def map_rebuild(*, image_id: int, force: bool = False) -> ClickMap | None:
+    """Build the image's map from its stored clicks; a no-op when its inputs have not changed.
 
-
-def npy_array(data):
-    return np.load(io.BytesIO(bytes(data)), allow_pickle=False)
-
-
-def qualifying_rounds(image_id):
-    """SCIENCE.md section 2: completed rounds with at least min_clicks clicks, not flagged, not of a
-    banned player (`game.models.map_eligible`, the one place that says so), the first of each player."""
-    rows = (
-        Round.objects.map_eligible()
-        .filter(image_id=image_id)
-        .order_by("player_id", "started_at", "id")
-        .values_list("id", "player_id", "clicks")
-    )
-    first, seen = [], set()
-    for round_id, player_id, clicks in rows:
-        if player_id not in seen:
-            seen.add(player_id)
-            first.append((round_id, clicks))
-    return first
-
-
-def map_fingerprint(rounds):
-    digest = hashlib.sha256(maps.RECIPE.encode())
-    for round_id, clicks in sorted(rounds, key=lambda r: r[0]):
-        digest.update(f"{round_id}:{len(clicks)};".encode())
-    return digest.hexdigest()
-
-
-def map_rebuild(image_id, force=False):
-    """Build the image's map from its stored clicks; a no-op when the rounds have not changed.
-    The row is replaced in one transaction, so readers see the old map or the new one."""
-    with transaction.atomic():
-        image = Image.objects.select_for_update().filter(pk=image_id).first()
-        if image is None:
+    The map and its split halves are computed outside any transaction, holding no lock, so a round
+    closing on the image never waits for them. The result is written only if the inputs' fingerprint
+    is still the one it was computed from; otherwise the build starts again from fresh inputs, and
+    after MAP_BUILD_ATTEMPTS it is requeued. Locks: the image's row, for the check and the write only
+    (after a round's own row, in game/services.py's order). Readers see the old map or the new one."""
+    for attempt in range(1, MAP_BUILD_ATTEMPTS + 1):
+        inputs = selectors.map_inputs(image_id=image_id)
+        if inputs is None:
             return None
-        rounds = qualifying_rounds(image_id)
-        fingerprint = map_fingerprint(rounds)
-        existing = ClickMap.objects.filter(image_id=image_id).only("fingerprint", "source").first()
-        if not rounds:
-            if existing is not None and existing.source == "clicks":
-                existing.delete()
-            return None
-        if existing is not None and existing.fingerprint == fingerprint and not force:
+        existing = selectors.clickmap_of(image_id=image_id)
+        if not inputs.rounds and (existing is None or existing.source != "clicks"):
+            return None  # nothing to build, and an imported map is kept
+        if inputs.rounds and existing is not None and existing.fingerprint == inputs.fingerprint and not force:
             return existing
-        player_clicks = [np.asarray(clicks, dtype=np.float64) for _round_id, clicks in rounds]
-        the_map = maps.clickme_map(player_clicks, image.height, image.width)
-        rho = maps.split_half_rho(player_clicks, image.height, image.width, seed=image_id)
-        clickmap, _created = ClickMap.objects.update_or_create(
-            image_id=image_id,
-            defaults={
-                "data": npy_bytes(the_map),
-                "height": image.height,
-                "width": image.width,
-                "n_players": len(rounds),
-                "n_clicks": sum(len(clicks) for _round_id, clicks in rounds),
-                "split_half_rho": rho,
-                "fingerprint": fingerprint,
-                "source": "clicks",
-                "updated_at": timezone.now(),
-            },
-        )
-        return clickmap
+        written, clickmap = _map_write_if_unchanged(inputs=inputs, computed=_map_compute(inputs))
+        if written:
+            return clickmap
+        log.info("image %s: its rounds changed while its map was computed (attempt %d)", image_id, attempt)
+    try:
+        queueing.map_rebuild_queue(image_id=image_id)
+    except Exception as error:  # broker down: the periodic stale rebuild finds the map out of date
+        log.warning("could not requeue the map rebuild of image %s: %s", image_id, error)
+    return selectors.clickmap_of(image_id=image_id)
 
 
-def stale_image_ids():
-    """Images whose map-eligible rounds are not all in their map (or that have no map yet), and maps
-    built from clicks that no eligible round is left for (flagged, banned or deleted since)."""
-    done = map_eligible("rounds__")
-    images = Image.objects.annotate(
-        n_done=Count("rounds", filter=done), last_done=Max("rounds__finished_at", filter=done)
+def _map_compute(inputs: selectors.MapInputs) -> tuple[np.ndarray, float | None] | None:
+    """The map and its split-half rho (SCIENCE.md section 2); slow, so run with no lock held."""
+    if not inputs.rounds:
+        return None
+    player_clicks = [np.asarray(clicks, dtype=np.float64) for _round_id, clicks in inputs.rounds]
+    the_map = maps.clickme_map(player_clicks, inputs.height, inputs.width)
+    rho = maps.split_half_rho(player_clicks, inputs.height, inputs.width, seed=inputs.image_id)
+    return the_map, rho
+
+
+@transaction.atomic
+def _map_write_if_unchanged(
+    *, inputs: selectors.MapInputs, computed: tuple[np.ndarray, float | None] | None
+) -> tuple[bool, ClickMap | None]:
+    """Store the map computed from `inputs` (or delete the clicks map when no round is left) if the
+    stored inputs still have their fingerprint: (False, None) when they changed. Locks the image's row."""
+    image_id = inputs.image_id
+    if not Image.objects.select_for_update().filter(pk=image_id).values_list("pk", flat=True):
+        return True, None  # the image is gone
+    if selectors.map_inputs_fingerprint(image_id=image_id) != inputs.fingerprint:
+        return False, None
+    if computed is None:
+        ClickMap.objects.filter(image_id=image_id, source="clicks").delete()
+        return True, None
+    the_map, rho = computed
+    clickmap, _created = ClickMap.objects.update_or_create(
+        image_id=image_id,
+        defaults={
+            "data": npy_bytes(the_map),
+            "height": inputs.height,
+            "width": inputs.width,
+            "n_players": len(inputs.rounds),
+            "n_clicks": sum(len(clicks) for _round_id, clicks in inputs.rounds),
+            "split_half_rho": rho,
+            "fingerprint": inputs.fingerprint,
+            "source": "clicks",
+            "updated_at": timezone.now(),
+        },
     )
-    behind = Q(clickmap__isnull=True) | Q(clickmap__updated_at__lt=F("last_done")) | ~Q(clickmap__n_players=F("n_done"))
-    orphaned = Q(n_done=0, clickmap__source="clicks")
-    return list(images.filter((Q(n_done__gt=0) & behind) | orphaned).values_list("id", flat=True))
+    return True, clickmap
 
 
-def maps_rebuild_stale():
+def maps_rebuild_stale() -> int:
     rebuilt = 0
-    for image_id in stale_image_ids():
-        map_rebuild(image_id)
+    for image_id in selectors.stale_image_ids():
+        map_rebuild(image_id=image_id)
         rebuilt += 1
     return rebuilt
 
 
-def maps_rebuild_all():
-    image_ids = Round.objects.filter(state__in=COMPLETED).values_list("image_id", flat=True).distinct()
+def maps_rebuild_all() -> int:
     count = 0
-    for image_id in list(image_ids):
-        map_rebuild(image_id, force=True)
+    for image_id in selectors.completed_image_ids():
+        map_rebuild(image_id=image_id, force=True)
         count += 1
     return count
 
 
-def filtered_images(filters):
-    """Images matching the researchers' filters; ValueError naming the key when a value is bad."""
-    unknown = set(filters) - set(ImageFilter.base_filters)
-    if unknown:
-        raise ValueError(f"filters.{sorted(unknown)[0]}: unknown filter")
-    filterset = ImageFilter(data={k: str(v) for k, v in filters.items()}, queryset=Image.objects.all())
-    if not filterset.is_valid():
-        key, errors = next(iter(filterset.errors.items()))
-        raise ValueError(f"filters.{key}: {errors[0]}")
-    return filterset.qs
-
-
-def export_path(export):
+def export_path(*, export: Export) -> Path:
     return private_path("exports", f"clickme-maps-{export.id}.npz")
 
 
-def _sha256_file(path):
+def _sha256_file(path: Path | str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -149,7 +126,7 @@ def _sha256_file(path):
     return digest.hexdigest()
 
 
-def export_build(export_id):
+def export_build(*, export_id: str) -> None:
     """Write the export's .npz (maps resized to its size, float16) in constant memory."""
     now = timezone.now()
     claimable = Q(status=Export.Status.QUEUED) | Q(status=Export.Status.RUNNING, claimed_at__lt=now - EXPORT_LEASE)
@@ -157,12 +134,12 @@ def export_build(export_id):
     if not updated:
         return  # built, failed, or being built by a live worker: the task is safe to deliver twice
     export = Export.objects.get(pk=export_id)
-    final = export_path(export)
+    final = export_path(export=export)
     partial = final.with_suffix(".partial")
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         rows = (
-            ClickMap.objects.filter(image__in=filtered_images(export.filters))
+            ClickMap.objects.filter(image__in=selectors.filtered_images(filters=export.filters))
             .order_by("image_id")
             .values_list("image_id", "image__category_id", "n_players")
         )
@@ -198,7 +175,7 @@ def export_build(export_id):
         )
 
 
-def export_request(user, body):
+def export_request(*, user: User, body: Any) -> Export:
     """Validate an export request and queue it after commit; ValueError naming the bad key."""
     if not isinstance(body, dict):
         raise ValueError("body: expected a JSON object")
@@ -210,7 +187,9 @@ def export_request(user, body):
     filters = body.get("filters", {})
     if not isinstance(filters, dict):
         raise ValueError("filters: expected an object")
-    filtered_images(filters)  # validates the filters now, so a bad one is a 400 rather than a failed job
+    selectors.filtered_images(
+        filters=filters
+    )  # validates the filters now, so a bad one is a 400 rather than a failed job
     size = body.get("size", 224)
     if not isinstance(size, int) or isinstance(size, bool) or not 8 <= size <= 1024:
         raise ValueError("size: an integer from 8 to 1024")
@@ -219,7 +198,7 @@ def export_request(user, body):
     return export
 
 
-def exports_publish_unsent(*, now=None):
+def exports_publish_unsent(*, now: datetime | None = None) -> int:
     """Send again the build of every export still queued that never reached the broker (it was down
     when the export was requested). Returns how many the broker took."""
     now = now or timezone.now()
@@ -229,7 +208,7 @@ def exports_publish_unsent(*, now=None):
     return sum(queueing.export_build_send(export_id=str(pk)) for pk in unsent)
 
 
-def maps_import(path):
+def maps_import(*, path: Path | str) -> tuple[int, list[int]]:
     """Read an .npz of the export format back in: one map per known image id. Returns (imported, unknown ids)."""
     source_digest = _sha256_file(path)
     with np.load(path, allow_pickle=False) as npz:

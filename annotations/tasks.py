@@ -7,7 +7,7 @@ from . import queueing, services
 
 @shared_task(name=queueing.MAP_REBUILD, acks_late=True)
 def map_rebuild_task(image_id):
-    services.map_rebuild(image_id)
+    services.map_rebuild(image_id=image_id)
 
 
 @shared_task(name=queueing.MAPS_REBUILD_STALE)
@@ -22,7 +22,7 @@ def maps_rebuild_all_task():
 
 @shared_task(name=queueing.EXPORT_BUILD, acks_late=True)
 def export_build_task(export_id):
-    services.export_build(export_id)
+    services.export_build(export_id=export_id)
 
 
 @shared_task(name=queueing.EXPORTS_PUBLISH_UNSENT)

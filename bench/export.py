@@ -97,8 +97,8 @@ def child_seed(args):
     from PIL import Image as PILImage
 
     from annotations import maps
+    from annotations.map_encoding import npy_bytes
     from annotations.models import ClickMap
-    from annotations.services import npy_bytes
     from game.models import Category, Image, Player, Round
 
     started = time.perf_counter()
@@ -241,13 +241,14 @@ def child_export(args):
     from django.conf import settings
 
     from annotations import maps
+    from annotations.map_encoding import npy_array
     from annotations.models import ClickMap, Export
-    from annotations.services import export_build, npy_array
+    from annotations.services import export_build
 
     export = Export.objects.create(format="npz", filters={}, size=EXPORT_SIZE_PX)
     baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    export_build(str(export.id))
+    export_build(export_id=str(export.id))
     seconds = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 

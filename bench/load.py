@@ -265,7 +265,7 @@ VERIFY = r"""
 import json, os, time
 from django.conf import settings
 from annotations.models import ClickMap
-from annotations.services import qualifying_rounds, stale_image_ids
+from annotations.selectors import qualifying_rounds, stale_image_ids
 from game.models import Round
 from game.services import rounds_expire_stale
 
@@ -290,7 +290,7 @@ while stale and time.monotonic() < deadline:
     stale = stale_image_ids()
 wrong_maps = []
 for clickmap in ClickMap.objects.all():
-    rounds = qualifying_rounds(clickmap.image_id)
+    rounds = qualifying_rounds(image_id=clickmap.image_id)
     if clickmap.n_players != len(rounds) or clickmap.n_clicks != sum(len(c) for _r, c in rounds):
         wrong_maps.append(clickmap.image_id)
 open_left = Round.objects.filter(state="open").count()

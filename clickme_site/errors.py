@@ -18,10 +18,10 @@ from rest_framework.views import APIView, exception_handler
 class ServiceError(Exception):
     """A rule a service refused; the API turns it into a 4xx answer with a stable code."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
-    code = "invalid"
+    status_code: int = status.HTTP_400_BAD_REQUEST
+    code: str = "invalid"
 
-    def __init__(self, detail, code=None, status_code=None):
+    def __init__(self, detail: str, code: str | None = None, status_code: int | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         if code is not None:

@@ -28,7 +28,8 @@ def _workers():
 
 def health_report():
     """{"db": "ok"|"error", "broker": "ok"|"error", "workers": N} and whether all is well."""
-    body, healthy = {}, True
+    body: dict[str, str | int] = {}
+    healthy = True
     for part, probe in (("db", _database), ("broker", _broker)):
         try:
             probe()

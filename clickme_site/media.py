@@ -57,7 +57,7 @@ def media(request, path):
     if clean.startswith(PUBLIC_PREFIX) and _inside(
         Path(settings.MEDIA_ROOT) / PUBLIC_PREFIX, clean[len(PUBLIC_PREFIX) :]
     ):
-        return serve(request, clean, document_root=settings.MEDIA_ROOT)
+        return serve(request, clean, document_root=str(settings.MEDIA_ROOT))
     if CURVES.match(clean) and _researcher(request) is not None:
         return private_file_response(clean, content_type="image/png")
     raise Http404("no such file")

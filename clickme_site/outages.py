@@ -20,6 +20,7 @@ def unavailable_response(request: HttpRequest, exception: BaseException | None) 
     part = "the task queue" if isinstance(exception, BrokerError) else "the database"
     log.error("%s %s: %s is unavailable: %s", request.method, request.path, part, exception)
     detail = f"{part} is unavailable for a moment; try again"
+    response: HttpResponse
     if request.path.startswith(("/api/", "/healthz")):
         response = JsonResponse({"detail": detail, "code": "unavailable"}, status=503)
     else:

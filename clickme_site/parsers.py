@@ -2,6 +2,7 @@
 deeper than CLICKME_MAX_JSON_DEPTH is 400, both in the error shape, instead of a 500 or an HTML page."""
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +25,7 @@ def json_depth_exceeds(value: Any, limit: int) -> bool:
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(node, dict):
             children = node.values()
         elif isinstance(node, list):

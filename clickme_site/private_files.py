@@ -13,6 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.deconstruct import deconstructible
 
 
@@ -63,7 +64,7 @@ def private_relative(path: Path) -> str:
 
 def private_file_response(
     relative: str, *, filename: str | None = None, as_attachment: bool = False, content_type: str | None = None
-) -> HttpResponse:
+) -> HttpResponseBase:
     """The private file `relative` (already authorised by the caller); 404 when it is not there."""
     try:
         path = private_path(relative)

@@ -48,7 +48,7 @@ def parse_rate(rate: str) -> tuple[int, int]:
 def request_scope(request: Request) -> str | None:
     match = request.resolver_match
     name = match.view_name if match is not None else ""
-    scope = SCOPES.get((name, request.method))
+    scope = SCOPES.get((name, request.method or ""))
     if scope is not None:
         return scope
     for prefix, fallback in PREFIXES:

@@ -8,7 +8,7 @@ from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
 from annotations.models import ClickMap, Export
-from annotations.services import stale_image_ids
+from annotations.selectors import stale_image_ids
 from clickme_site import health
 from game.models import COMPLETED_STATES, Image, Partner, Player, Round
 from training.models import ModelVersion, TrainingJob

@@ -10,8 +10,8 @@ from django.utils.html import format_html, format_html_join
 from clickme_site.errors import Conflict
 
 from . import moderation, services
-from .partner_validity import VALIDITY_KEY, promotion_check, validity_rows
 from .models import Category, Image, Partner, Player, Round
+from .partner_validity import VALIDITY_KEY, promotion_check, validity_rows
 
 
 class ResearchDataAdmin(admin.ModelAdmin):
@@ -251,7 +251,7 @@ class PartnerAdmin(admin.ModelAdmin):
         except Conflict as refusal:
             self.message_user(request, f"Not activated: {refusal.detail}", messages.ERROR)
             return
-        services.partner_activate(partner)
+        services.partner_activate(partner=partner)
         suffix = f" (forced: {forced})" if forced else ""
         self.message_user(request, f"{partner.name} is now the game's partner.{suffix}")
 

@@ -1,5 +1,6 @@
 """The players' JSON API (API.md "Players"): thin views that parse, call a service and serialise."""
 
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -20,7 +21,12 @@ class _CsrfCheck(CsrfViewMiddleware):
         return reason
 
 
-_csrf_check = _CsrfCheck(lambda req: None)
+def _no_view(request: HttpRequest) -> HttpResponse:
+    """The view CsrfViewMiddleware is given to check against: never called (and not csrf_exempt)."""
+    return HttpResponse(status=204)
+
+
+_csrf_check = _CsrfCheck(_no_view)
 
 
 class PlayerSessionAuthentication(BaseAuthentication):
@@ -29,7 +35,7 @@ class PlayerSessionAuthentication(BaseAuthentication):
     def authenticate(self, request):
         check = _csrf_check
         check.process_request(request)
-        reason = check.process_view(request, None, (), {})
+        reason = check.process_view(request, _no_view, (), {})
         if reason:
             raise exceptions.PermissionDenied(f"CSRF failed: {reason}")
         return None
@@ -41,11 +47,11 @@ class PlayerView(APIView):
 
     def player(self):
         """The session's player, created on first sight: only for a round start or a change to it."""
-        return services.player_for_session(self.request.session, self.request.META.get("REMOTE_ADDR", ""))
+        return services.player_for_session(session=self.request.session, ip=self.request.META.get("REMOTE_ADDR", ""))
 
     def existing_player(self):
         """The session's player; 404 when the session has none (nothing is created)."""
-        player = selectors.session_player(self.request.session)
+        player = selectors.session_player(session=self.request.session)
         if player is None:
             raise NotFound("no such round", "not_found")
         return player
@@ -72,7 +78,7 @@ def _me(player):
     return {
         "player_id": str(player.public_id),
         "nickname": player.nickname,
-        **selectors.player_totals(player),
+        **selectors.player_totals(player=player),
         "consented": player.consented_at is not None,
     }
 
@@ -80,7 +86,7 @@ def _me(player):
 class MeView(PlayerView):
     @extend_schema(responses=MeSerializer, summary="The current player (a GET creates nothing)")
     def get(self, request):
-        return Response(_me(selectors.session_player(request.session)))
+        return Response(_me(selectors.session_player(session=request.session)))
 
     @extend_schema(
         request=inline_serializer(
@@ -93,7 +99,7 @@ class MeView(PlayerView):
         if not isinstance(request.data, dict) or not ({"nickname", "consented"} & set(request.data)):
             raise ServiceError("nickname: this field is required", "invalid_nickname")
         services.player_changes_clean(request.data)  # a refused change creates no player
-        player = services.player_update(self.player(), request.data)
+        player = services.player_update(player=self.player(), changes=request.data)
         return Response(_me(player))
 
 
@@ -123,7 +129,7 @@ class RoundsView(PlayerView):
         body.is_valid(raise_exception=True)
         screen = body.validated_data.get("screen") or (None, None)
         round_ = services.round_start(
-            self.player(),
+            player=self.player(),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
             screen_width=screen[0],
             screen_height=screen[1],
@@ -169,8 +175,12 @@ class ClicksView(PlayerView):
     def post(self, request, round_id):
         if not isinstance(request.data, dict) or "clicks" not in request.data:
             raise ServiceError("clicks: this field is required", "invalid")
-        player_id = services.player_id_for_session(self.request.session, self.request.META.get("REMOTE_ADDR", ""))
-        round_, guesses, recognized = services.clicks_record(player_id, round_id, request.data["clicks"])
+        player_id = services.player_id_for_session(
+            session=self.request.session, ip=self.request.META.get("REMOTE_ADDR", "")
+        )
+        round_, guesses, recognized = services.clicks_record(
+            player=player_id, round_id=round_id, raw_clicks=request.data["clicks"]
+        )
         return Response({"guesses": guesses, "recognized": recognized, "state": round_.state, "score": round_.score})
 
 
@@ -184,8 +194,8 @@ class FinishView(PlayerView):
     @extend_schema(request=None, responses=FinishAnswerSerializer, summary="End an open round (time out or give up)")
     def post(self, request, round_id):
         player = self.existing_player()
-        round_ = services.round_finish(player, round_id)
-        totals = selectors.player_totals(player)
+        round_ = services.round_finish(player=player, round_id=round_id)
+        totals = selectors.player_totals(player=player)
         return Response({"state": round_.state, "score": round_.score, "total_score": totals["total_score"]})
 
 
@@ -208,7 +218,7 @@ class SkipView(PlayerView):
     def post(self, request, round_id):
         player = self.existing_player()
         round_ = services.round_skip(player=player, round_id=round_id)
-        totals = selectors.player_totals(player)
+        totals = selectors.player_totals(player=player)
         return Response({"state": round_.state, "score": round_.score, "total_score": totals["total_score"]})
 
 
@@ -246,7 +256,9 @@ class LeaderboardView(PlayerView):
         query.is_valid(raise_exception=True)
         period, limit = query.validated_data["period"], query.validated_data["limit"]
         me = request.session.get(selectors.SESSION_PLAYER_KEY)
-        return Response({"period": period, "entries": selectors.leaderboard(period, limit, me_player_id=me)})
+        return Response(
+            {"period": period, "entries": selectors.leaderboard(period=period, limit=limit, me_player_id=me)}
+        )
 
 
 class PlayerSessionScheme(OpenApiAuthenticationExtension):

@@ -34,10 +34,9 @@ def _to_rgb(image):
 def served_image(data, size_px=256):
     """Decode `data` (bytes of any JPEG/PNG) into the size_px x size_px RGB image players see."""
     try:
-        with PILImage.open(io.BytesIO(data)) as image:
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            rgb = _to_rgb(image)
+        with PILImage.open(io.BytesIO(data)) as opened:
+            opened.load()
+            rgb = _to_rgb(ImageOps.exif_transpose(opened))
     except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError) as error:
         raise UnreadableImage(str(error) or type(error).__name__) from error
     # Short side to size_px, then the centre square (SCIENCE.md section 1).

@@ -47,9 +47,9 @@ def category_for(name, wnid=""):
 
 
 def _served_mask(path, size_px):
-    with PILImage.open(path) as mask:
-        mask = ImageOps.exif_transpose(mask).convert("L")
-        mask = ImageOps.fit(mask, (size_px, size_px), method=PILImage.Resampling.NEAREST)
+    with PILImage.open(path) as opened:
+        grey = ImageOps.exif_transpose(opened).convert("L")
+        mask = ImageOps.fit(grey, (size_px, size_px), method=PILImage.Resampling.NEAREST)
     return PILImage.fromarray((np.asarray(mask) >= 128).astype(np.uint8) * 255)
 
 

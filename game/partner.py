@@ -106,7 +106,7 @@ class PartnerRuntime:
         return torch.softmax(logits.float(), dim=1).numpy()
 
 
-_cache = {}
+_cache: dict[object, "PartnerRuntime"] = {}
 _cache_lock = threading.Lock()
 
 

@@ -107,5 +107,5 @@ def partner_register(
     partner_validity_compute(partner, n_images=n_images)
     if activate:
         promotion_check(partner, force=force)
-        partner_activate(partner)
+        partner_activate(partner=partner)
     return partner

@@ -73,7 +73,7 @@ def _runtime(partner):
 def partner_validity_compute(partner, *, n_images=None, rounds_per_image=None, seed=0):
     """Compute the partner's validity report on the active images, store it in its metrics and return
     (the stored dict, the ValidityReport)."""
-    targets = {}
+    targets: dict[int, list[int]] = {}
     for index, (category_id, _label) in enumerate(partner.category_mapping):
         if category_id:
             targets.setdefault(category_id, []).append(index)
@@ -133,7 +133,7 @@ def partner_promote(partner, *, force=False, n_images=None):
     when the report says the game could not be lost (unless forced). Returns the forced reason or None."""
     partner_validity_compute(partner, n_images=n_images)
     reason = promotion_check(partner, force=force)
-    partner_activate(partner)
+    partner_activate(partner=partner)
     return reason
 
 

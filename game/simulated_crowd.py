@@ -74,13 +74,13 @@ def round_play(player, round_, mask, rng, careless, time_limit_ms):
     for begin in range(0, len(clicks), POST_EVERY):
         chunk = clicks[begin : begin + POST_EVERY]
         try:
-            stored, _guesses, recognized = services.clicks_record(player, round_.pk, chunk)
+            stored, _guesses, recognized = services.clicks_record(player=player, round_id=round_.pk, raw_clicks=chunk)
         except Conflict:  # the round's time ran out on the server's clock
             break
         posted += len(chunk)
         if recognized or stored.state != Round.State.OPEN:
             return posted, stored.state == Round.State.WON
-    finished = services.round_finish(player, round_.pk)
+    finished = services.round_finish(player=player, round_id=round_.pk)
     return posted, finished.state == Round.State.WON
 
 
@@ -96,14 +96,14 @@ def crowd_play(mask_for, *, careless_fraction=0.2, rounds_per_player=8, seed=0, 
             ip_hash=services.ip_hash(f"10.{report.n_players // 65536}.{report.n_players // 256 % 256}.1"),
             nickname=f"sim-{'careless' if careless else 'careful'}-{report.n_players}",
         )
-        services.player_update(player, {"consented": True})
+        services.player_update(player=player, changes={"consented": True})
         report.n_players += 1
         report.n_careless_players += careless
         player_rng = np.random.default_rng(rng.integers(2**32))
         played = 0
         for _ in range(rounds_per_player):
             try:
-                round_ = services.round_start(player, user_agent="clickme-simulated-crowd")
+                round_ = services.round_start(player=player, user_agent="clickme-simulated-crowd")
             except Conflict:
                 break
             posted, won = round_play(player, round_, mask_for(round_.image_id), player_rng, careless, time_limit_ms)

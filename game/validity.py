@@ -19,6 +19,7 @@ Win rates come with Wilson 95% intervals, beside the win rule's chance rate.
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -77,7 +78,7 @@ class RoundImage:
 
     image: np.ndarray
     targets: tuple
-    mask: np.ndarray = None
+    mask: np.ndarray | None = None
     name: str = ""
 
 
@@ -110,13 +111,13 @@ class ValidityReport:
     n_images: int
     rounds_per_image: int
     careless_clicks: int
-    careful_median_clicks: float = None
-    careful_median_ms: float = None
+    careful_median_clicks: float | None = None
+    careful_median_ms: float | None = None
     per_image: list = field(default_factory=list)
 
     def as_dict(self):
         """Flat JSON: each win rate beside its Wilson 95% interval ("<name>_ci95") and its wins."""
-        rates = {}
+        rates: dict[str, Any] = {}
         for name, rate in (
             ("zero_click_win", self.zero_click),
             ("careless_win", self.careless),
@@ -190,7 +191,7 @@ def brush_clicks(targets, lifted, n_clicks, rules, width, height, start_ms):
     points = np.column_stack(
         [np.clip(np.rint(targets[:, 0]), 0, width - 1), np.clip(np.rint(targets[:, 1]), 0, height - 1)]
     ).astype(int)
-    clicks = []
+    clicks: list[tuple[int, int, int]] = []
     x, y = points[0]
     t = int(start_ms)
     index = 1
@@ -255,8 +256,8 @@ class _Round:
     clicks: np.ndarray
     seed: int
     posts: list
-    background: np.ndarray = None
-    won_at: int = None  # the number of clicks seen at the winning post
+    background: np.ndarray | None = None
+    won_at: int | None = None  # the number of clicks seen at the winning post
 
 
 def play_rounds(predict, rounds, rules, top_k, batch_size=32):
@@ -327,9 +328,10 @@ def validity_report(
     def rate(rounds):
         return WinRate(sum(r.won_at is not None for r in rounds), len(rounds))
 
-    wins = [r for r in careful if r.won_at is not None]
-    median_clicks = float(np.median([r.won_at for r in wins])) if wins else None
-    median_ms = float(np.median([r.clicks[r.won_at - 1, 2] for r in wins])) if wins else None
+    won_at = [r.won_at for r in careful if r.won_at is not None]
+    won_ms = [r.clicks[r.won_at - 1][2] for r in careful if r.won_at is not None]
+    median_clicks = float(np.median(won_at)) if won_at else None
+    median_ms = float(np.median(won_ms)) if won_ms else None
     per_image = [
         {
             "name": z.image.name,

@@ -80,7 +80,7 @@ class ExperimentForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if self.errors:
+        if self.errors or data is None:
             return data
         categories_a = {c.pk for c in data.get("choice_a_categories", [])}
         categories_b = {c.pk for c in data.get("choice_b_categories", [])}

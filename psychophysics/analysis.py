@@ -9,6 +9,7 @@ which claims a certainty 72 of 72 trials cannot give; such a cell gets the Wilso
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +58,7 @@ def _cell_interval(draws: np.ndarray, n_correct: int, n: int) -> list[float | No
     if n == 0:
         return [None, None]
     if n_correct in (0, n):
-        return wilson_interval(n_correct, n)
+        return [*wilson_interval(n_correct, n)]
     return _interval(draws)
 
 
@@ -79,34 +80,45 @@ def accuracy_curves(
     Returns {"curves": {source: [{"level", "n", "n_correct", "accuracy", "ci95"}]},
     "difference": {...} or None, "n_clusters", "n_trials"}.
     """
-    sources = np.asarray(sources, dtype=object)
-    levels = np.asarray(levels, dtype=np.int64)
-    correct = np.asarray(correct, dtype=bool)
-    clusters = np.asarray(clusters)
-    if not len(sources) == len(levels) == len(correct) == len(clusters):
+    source_of = np.asarray(sources, dtype=object)
+    level_of = np.asarray(levels, dtype=np.int64)
+    correct_of = np.asarray(correct, dtype=bool)
+    cluster_of = np.asarray(clusters)
+    if not len(source_of) == len(level_of) == len(correct_of) == len(cluster_of):
         raise ValueError("sources, levels, correct and clusters must have one entry per trial")
     source_order, level_order = list(source_order), [int(v) for v in level_order]
     source_index = {s: i for i, s in enumerate(source_order)}
     level_index = {v: i for i, v in enumerate(level_order)}
     known = np.array(
-        [s in source_index and int(v) in level_index for s, v in zip(sources, levels, strict=True)], dtype=bool
+        [s in source_index and int(v) in level_index for s, v in zip(source_of, level_of, strict=True)], dtype=bool
     )
-    sources, levels, correct, clusters = sources[known], levels[known], correct[known], clusters[known]
+    source_of, level_of, correct_of, cluster_of = (
+        source_of[known],
+        level_of[known],
+        correct_of[known],
+        cluster_of[known],
+    )
     n_levels = len(level_order)
     n_cells = len(source_order) * n_levels
     cells = np.array(
-        [source_index[s] * n_levels + level_index[int(v)] for s, v in zip(sources, levels, strict=True)],
+        [source_index[s] * n_levels + level_index[int(v)] for s, v in zip(source_of, level_of, strict=True)],
         dtype=np.int64,
     )
-    result = {"curves": {}, "difference": None, "n_clusters": len(np.unique(clusters)), "n_trials": int(len(cells))}
+    curves: dict[str, list[dict[str, Any]]] = {}
+    result: dict[str, Any] = {
+        "curves": curves,
+        "difference": None,
+        "n_clusters": len(np.unique(cluster_of)),
+        "n_trials": int(len(cells)),
+    }
     if len(cells) == 0:
         for source in source_order:
-            result["curves"][source] = [
+            curves[source] = [
                 {"level": level, "n": 0, "n_correct": 0, "accuracy": None, "ci95": [None, None]}
                 for level in level_order
             ]
         return result
-    hits, trials = _cell_sums(cells, correct, clusters, n_cells)
+    hits, trials = _cell_sums(cells, correct_of, cluster_of, n_cells)
     draws = _bootstrap_accuracies(hits, trials, n_boot, seed)
     total_hits, total_trials = hits.sum(axis=0), trials.sum(axis=0)
     for s, source in enumerate(source_order):
@@ -123,7 +135,7 @@ def accuracy_curves(
                     "ci95": _cell_interval(draws[:, cell], int(total_hits[cell]), n),
                 }
             )
-        result["curves"][source] = rows
+        curves[source] = rows
     if len(source_order) == 2:
         result["difference"] = _difference(source_order, level_order, total_hits, total_trials, draws)
     return result

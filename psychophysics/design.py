@@ -81,7 +81,7 @@ def condition_of_image(positions_in_class: int, group: int, n_conditions: int) -
     return (positions_in_class + group) % n_conditions
 
 
-def image_conditions(answers: Sequence[int], group: int, n_conditions: int) -> np.ndarray:
+def image_conditions(answers: Sequence[int] | np.ndarray, group: int, n_conditions: int) -> np.ndarray:
     """The condition of every image (canonical order) for participants of `group`: the Latin square
     over the images sorted by answer (A first), so each answer is spread evenly over the conditions."""
     order = np.argsort(np.asarray(answers), kind="stable")
@@ -119,11 +119,11 @@ def participant_plan(
     balanced over conditions and, within each, over the two answers; `replicate` (how many
     participants of the group came before) rotates which images fill a condition when there are more
     images than trials; the order is shuffled by `seed`."""
-    answers = np.asarray(answers, dtype=np.int64)
-    if n_trials > len(answers):
-        raise DesignError(f"n_trials: {n_trials} trials but only {len(answers)} images")
-    assigned = image_conditions(answers, group, n_conditions)
-    sides = [[list(np.flatnonzero((assigned == c) & (answers == a))) for a in (0, 1)] for c in range(n_conditions)]
+    answer_of = np.asarray(answers, dtype=np.int64)
+    if n_trials > len(answer_of):
+        raise DesignError(f"n_trials: {n_trials} trials but only {len(answer_of)} images")
+    assigned = image_conditions(answer_of, group, n_conditions)
+    sides = [[list(np.flatnonzero((assigned == c) & (answer_of == a))) for a in (0, 1)] for c in range(n_conditions)]
     capacity = np.array([len(a) + len(b) for a, b in sides])
     quota = _quotas(n_trials, capacity, rotation=group + replicate)
     chosen = []

@@ -9,6 +9,7 @@ from game.models import Image
 
 from . import design
 from .models import Experiment
+from .stimulus_inputs import stimuli_fingerprint
 
 
 def answer_index(category_id: int, categories_a: set[int], categories_b: set[int]) -> int | None:
@@ -73,8 +74,6 @@ def design_frozen(experiment: Experiment) -> bool:
 def experiment_open(*, experiment: Experiment) -> Experiment:
     """Let participants in: the design must be valid and the stimuli built from the current inputs.
     Locks the experiment row."""
-    from .stimulus_generation import stimuli_fingerprint
-
     experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
     try:
         design_check(experiment=experiment)

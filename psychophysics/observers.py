@@ -13,7 +13,7 @@ from clickme_site.errors import Conflict, ServiceError
 from game.models import Partner
 from game.reveal import centre_crop
 
-from . import two_way_choice
+from . import queueing, two_way_choice
 from .files import stored_path
 from .models import Experiment, ObserverResponse, ObserverRun
 
@@ -30,8 +30,6 @@ def _choice_masks(experiment: Experiment, partner: Partner):
 def observer_request(*, experiment: Experiment, partner: Partner, user=None, enqueue: bool = True) -> ObserverRun:
     """Record a model observer and queue it after commit (`enqueue=False`: the caller runs it);
     refused when the stimuli are not built or the network has no output for one of the choices."""
-    from .tasks import observer_run_task
-
     if experiment.stimuli_state != Experiment.StimuliState.READY:
         raise Conflict(f"the stimuli are {experiment.stimuli_state}: generate them first", "stimuli_not_ready")
     try:
@@ -43,7 +41,7 @@ def observer_request(*, experiment: Experiment, partner: Partner, user=None, enq
             experiment=experiment, partner=partner, partner_name=partner.name, requested_by=user
         )
         if enqueue:
-            transaction.on_commit(lambda: observer_run_task.delay(run.pk))
+            queueing.observer_run_queue(run_id=run.pk)
     return run
 
 

@@ -1,15 +1,26 @@
 """Reads of the psychophysics app: a participant's state, the stored trials and the analysis."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
-from django.db.models import Count, Q
+from django.contrib.sessions.backends.base import SessionBase
+from django.db.models import Count, Q, QuerySet
 
 from clickme_site.errors import NotFound
 
 from . import analysis
 from .models import Experiment, ObserverResponse, ObserverRun, Participant, Trial
-from .services import session_participant_id
+
+SESSION_KEY = "psychophysics_participants"
+# A participant's session, or the plain dict the simulated participants keep in its place.
+Session = SessionBase | dict[str, Any]
+
+
+def session_participant_id(session: Session, experiment: Experiment) -> int | None:
+    """The id of the participant this session joined `experiment` as (None: not joined)."""
+    return (session.get(SESSION_KEY) or {}).get(str(experiment.pk))
+
 
 UPCOMING = 3  # trials whose stimuli the page may load ahead
 CHANCE = 0.5
@@ -23,7 +34,7 @@ def experiment_by_slug(slug: str, *, include_drafts: bool = False) -> Experiment
     return experiment
 
 
-def participant_of_session(session, experiment: Experiment) -> Participant | None:
+def participant_of_session(session: Session, experiment: Experiment) -> Participant | None:
     participant_id = session_participant_id(session, experiment)
     if participant_id is None:
         return None
@@ -93,7 +104,7 @@ def experiment_public(experiment: Experiment) -> dict:
     }
 
 
-def _human_timing(trials) -> dict:
+def _human_timing(trials: QuerySet[Trial]) -> dict:
     rows = list(trials.values_list("requested_frames", "shown_frames", "shown_stimulus_ms", "frame_interval_ms"))
     if not rows:
         return {"n_trials": 0, "frames_as_requested": None, "median_shown_ms": None, "median_frame_interval_ms": None}
@@ -106,7 +117,7 @@ def _human_timing(trials) -> dict:
     }
 
 
-def answered_main_trials(experiment: Experiment):
+def answered_main_trials(experiment: Experiment) -> QuerySet[Trial]:
     return Trial.objects.filter(participant__experiment=experiment, phase=Trial.Phase.MAIN, responded_at__isnull=False)
 
 
@@ -230,7 +241,7 @@ def trials_export(experiment: Experiment, *, phase: str | None = None) -> Iterat
         }
 
 
-def experiments_with_counts():
+def experiments_with_counts() -> QuerySet[Experiment]:
     return Experiment.objects.annotate(
         n_participants=Count("participants", distinct=True),
         n_completed=Count("participants", filter=Q(participants__completed_at__isnull=False), distinct=True),

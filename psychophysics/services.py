@@ -12,12 +12,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from clickme_site.errors import Conflict, NotFound, ServiceError
+from game.models import Image
 
 from . import design
 from .experiments import answer_index
 from .models import Experiment, NoiseMask, Participant, Trial
+from .selectors import SESSION_KEY, Session, session_participant_id
 
-SESSION_KEY = "psychophysics_participants"
 PLATFORMS = ("prolific", "mturk", "other")
 RT_SLACK_MS = 1000  # frame rounding and a slow display may stretch the window a little
 
@@ -40,11 +41,7 @@ def external_id_hash(platform: str, external_id: str) -> str:
     return hmac.new(salt, f"{platform}:{external_id}".encode(), hashlib.sha256).hexdigest()
 
 
-def session_participant_id(session, experiment: Experiment) -> int | None:
-    return (session.get(SESSION_KEY) or {}).get(str(experiment.pk))
-
-
-def _bind(session, experiment: Experiment, participant: Participant) -> None:
+def _bind(session: Session, experiment: Experiment, participant: Participant) -> None:
     bound = dict(session.get(SESSION_KEY) or {})
     bound[str(experiment.pk)] = participant.pk
     session[SESSION_KEY] = bound
@@ -71,9 +68,15 @@ def _plan(experiment: Experiment, participant: Participant, seed: int) -> list[T
     if not masks:
         raise Conflict("the experiment has no masks: generate its stimuli", "stimuli_not_ready")
     rng = np.random.default_rng(seed)
-    trials = []
+    trials: list[Trial] = []
 
-    def add(image, source, level, phase, condition=None):
+    def answer_of(category_id: int) -> int:
+        index = answer_index(category_id, categories_a, categories_b)
+        if index is None:  # design_check refuses such images before the experiment opens
+            raise Conflict(f"category {category_id} is in neither choice", "invalid_design")
+        return index
+
+    def add(image: Image, source: str, level: int, phase: str, condition: int | None = None) -> None:
         stimulus = stimuli.get((image.pk, source, level))
         if stimulus is None:
             raise Conflict(f"no stimulus for image {image.pk} {source} {level}%: generate again", "stimuli_not_ready")
@@ -87,7 +90,7 @@ def _plan(experiment: Experiment, participant: Participant, seed: int) -> list[T
                 image_id=image.pk,
                 source=source,
                 level_pct=level,
-                correct_key=keys[answer_index(image.category_id, categories_a, categories_b)],
+                correct_key=keys[answer_of(image.category_id)],
                 condition=condition,
                 requested_stimulus_ms=experiment.stimulus_ms,
             )
@@ -99,7 +102,7 @@ def _plan(experiment: Experiment, participant: Participant, seed: int) -> list[T
     ):
         add(practice[position], cell.source, cell.level_pct, Trial.Phase.PRACTICE)
     images = list(experiment.images.order_by("id"))
-    answers = [answer_index(image.category_id, categories_a, categories_b) for image in images]
+    answers = [answer_of(image.category_id) for image in images]
     for planned in design.participant_plan(
         answers=answers,
         n_conditions=len(cells),
@@ -116,7 +119,7 @@ def _plan(experiment: Experiment, participant: Participant, seed: int) -> list[T
 def participant_join(
     *,
     experiment: Experiment,
-    session,
+    session: Session,
     consent: bool,
     platform: str = "",
     external_id: str = "",

@@ -53,7 +53,7 @@ class ServiceTransport:
         self.session: dict = {}
 
     def post(self, path: str, body: dict) -> tuple[int, dict]:
-        from clickme_site.errors import ServiceError
+        from clickme_site.errors import NotFound, ServiceError
 
         from . import selectors, services
 
@@ -71,9 +71,11 @@ class ServiceTransport:
             trial_id = int(path.split("/")[1])
             names = ("key", "rt_ms", "requested_frames", "shown_frames", "shown_stimulus_ms", "frame_interval_ms")
             fields = {name: body[name] for name in names}
-            participant = selectors.participant_of_session(self.session, self.experiment)
+            known = selectors.participant_of_session(self.session, self.experiment)
+            if known is None:
+                raise NotFound("this session has not joined the experiment", "not_joined")
             _trial, participant = services.trial_answer(
-                participant_id=participant.pk,
+                participant_id=known.pk,
                 trial_id=trial_id,
                 answer=services.TrialAnswer(**fields, timing=body.get("timing", {})),
             )

@@ -16,51 +16,24 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image as PILImage
 
+from annotations.map_encoding import npy_array
 from annotations.models import ClickMap
-from annotations.services import npy_array
 from clickme_site.errors import Conflict
 from game.models import Image
 
-from . import design, stimuli
+from . import design, queueing, stimuli
 from .experiments import design_frozen
 from .files import stimuli_dir, stored_name, stored_path
 from .models import Experiment, NoiseMask, Stimulus
+from .stimulus_inputs import N_MASKS, cells_of, stimuli_fingerprint
 
 log = logging.getLogger(__name__)
-N_MASKS = 8
 SOURCE_INDEX = {source: index for index, source in enumerate(design.SOURCES)}
 SALIENCY_FINGERPRINT = "spectral-residual/opponent"
 
 
-def _cells(experiment: Experiment) -> list[tuple[int, str, int]]:
-    """(image id, source, level) of every stimulus: main images at every level, practice at the easy ones."""
-    sources, levels = experiment.feature_sources, sorted(experiment.reveal_levels)
-    main = sorted(experiment.images.values_list("id", flat=True))
-    practice = sorted(experiment.practice_images.values_list("id", flat=True))
-    cells = [(i, s, v) for i in main for s in sources for v in levels]
-    cells += [(i, s, v) for i in practice for s in sources for v in design.practice_levels(levels)]
-    return cells
-
-
-def _map_fingerprints(image_ids: list[int]) -> dict[int, str]:
-    return dict(ClickMap.objects.filter(image_id__in=image_ids).values_list("image_id", "fingerprint"))
-
-
-def stimuli_fingerprint(experiment: Experiment) -> str:
-    cells = _cells(experiment)
-    image_ids = sorted({cell[0] for cell in cells})
-    shas = dict(Image.objects.filter(pk__in=image_ids).values_list("id", "sha256"))
-    maps = _map_fingerprints(image_ids) if "clickme" in experiment.feature_sources else {}
-    digest = hashlib.sha256(f"{stimuli.RECIPE};seed={experiment.seed};masks={N_MASKS};".encode())
-    for image_id, source, level in cells:
-        digest.update(f"{image_id}:{shas.get(image_id)}:{source}:{level}:{maps.get(image_id, '')};".encode())
-    return digest.hexdigest()
-
-
 def stimuli_request(*, experiment: Experiment) -> Experiment:
     """Queue the generation of the experiment's stimuli after commit. Conflict once anyone has joined."""
-    from .tasks import stimuli_generate_task
-
     with transaction.atomic():
         experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
         if design_frozen(experiment):
@@ -68,8 +41,7 @@ def stimuli_request(*, experiment: Experiment) -> Experiment:
         experiment.stimuli_state = Experiment.StimuliState.QUEUED
         experiment.stimuli_error = ""
         experiment.save(update_fields=["stimuli_state", "stimuli_error"])
-        experiment_id = experiment.pk
-        transaction.on_commit(lambda: stimuli_generate_task.delay(experiment_id))
+        queueing.stimuli_generate_queue(experiment_id=experiment.pk)
     return experiment
 
 
@@ -91,7 +63,7 @@ def _write_once(directory: Path, data: bytes) -> tuple[str, str]:
 
 def _render(experiment: Experiment, directory: Path):
     """Render every cell; (stimulus rows, mask rows) as dicts, or ValueError saying what is missing."""
-    cells = _cells(experiment)
+    cells = cells_of(experiment)
     image_ids = sorted({cell[0] for cell in cells})
     images = {image.pk: image for image in Image.objects.filter(pk__in=image_ids)}
     feature_maps: dict[tuple[int, str], tuple[np.ndarray, str]] = {}
@@ -150,7 +122,7 @@ def stimuli_generate(*, experiment_id: int) -> Experiment | None:
     stored = list(experiment.stimuli.values_list("file", flat=True))
     if (
         experiment.stimuli_fingerprint == fingerprint
-        and len(stored) == len(_cells(experiment))
+        and len(stored) == len(cells_of(experiment))
         and all(stored_path(f).exists() for f in stored)
     ):  # built from the same inputs already: a second delivery of the task changes nothing
         if experiment.stimuli_state != Experiment.StimuliState.READY:

@@ -105,7 +105,7 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @user_passes_test(_researcher, login_url=reverse_lazy("admin:login"))
-def stimulus_file(request: HttpRequest, slug: str, stimulus_id: int) -> HttpResponse:
+def stimulus_file(request: HttpRequest, slug: str, stimulus_id: int) -> FileResponse:
     """One stimulus PNG of an experiment, for researchers (stimuli live outside every public prefix)."""
     stimulus = get_object_or_404(Stimulus, pk=stimulus_id, experiment__slug=slug)
     path = stored_path(stimulus.file)

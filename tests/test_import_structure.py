@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["clickme_site", "game", "annotations", "training", "frontend"]
+PACKAGES = ["clickme_site", "game", "annotations", "training", "frontend", "psychophysics"]
 HEAVY = ["torch", "torchvision", "matplotlib"]
 
 

@@ -1,6 +1,7 @@
 """A training run's configuration: every key, its type and its allowed values, checked strictly."""
 
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 # The names a config may use, known without torch (web processes check configs and never import
 # torch). The one definition: training.nets.resnets imports STAGES and architectures() from here, and
@@ -180,4 +181,5 @@ def config_from_dict(raw, n_train_images=None):
         raise ConfigError("momentum", "SGD with Nesterov momentum needs momentum > 0")
     if n_train_images is not None and raw["batch_size"] > n_train_images:
         raise ConfigError("batch_size", f"{raw['batch_size']} is more than the {n_train_images} training images")
-    return TrainConfig(**{k: (float(v) if types[k] is float and v is not None else v) for k, v in raw.items()})
+    values: dict[str, Any] = {k: (float(v) if types[k] is float and v is not None else v) for k, v in raw.items()}
+    return TrainConfig(**values)

@@ -11,8 +11,9 @@ from PIL import Image as PILImage
 from torch.utils.data import Dataset
 from torchvision.transforms.v2 import functional as TF
 
-MEAN = (0.485, 0.456, 0.406)
-STD = (0.229, 0.224, 0.225)
+from game.partner import IMAGENET_MEAN, IMAGENET_STD
+
+MEAN, STD = IMAGENET_MEAN, IMAGENET_STD  # torchvision's ImageNet normalisation (one definition: game.partner)
 # The partner plays on the 224 px centre crop of the 256 px served image (SCIENCE.md section 1), so
 # it trains on that view too: every sample is first cut to this centre fraction of its image.
 VIEW_FRACTION = 224 / 256
@@ -90,7 +91,7 @@ class ClickMeDataset(Dataset):
         else:
             image = TF.resize(image, size, antialias=True)
             the_map = TF.resize(the_map[None], size, antialias=True)[0]
-        image = TF.normalize(image, MEAN, STD)
+        image = TF.normalize(image, IMAGENET_MEAN, IMAGENET_STD)
         return image, sample.label, the_map.clamp_min(0), has_map
 
 

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
@@ -35,7 +35,7 @@ UNSENT_GRACE = timedelta(seconds=30)  # a job committed this recently may still 
 def job_submit(
     *,
     config: Any,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     kind: str = TrainingJob.Kind.MANUAL,
 ) -> TrainingJob:
     """Check the config (ConfigError naming the key) and that the data has a validation split

@@ -32,6 +32,6 @@ def clickme_loss(logits, targets, attention_maps, clickme_maps, has_map, lambda_
     if not attention_maps:
         attention = cross_entropy * 0.0
     else:
-        resized = {}  # layers of the same size share one resize of the maps
+        resized: dict[tuple[int, ...], torch.Tensor] = {}  # layers of the same size share one resize of the maps
         attention = torch.stack([attention_distance(a, clickme_maps, has_map, resized) for a in attention_maps]).mean()
     return cross_entropy + lambda_clickme * attention, cross_entropy, attention

@@ -72,4 +72,4 @@ class ModelVersion(models.Model):
 
     @property
     def is_partner(self):
-        return self.partner_id is not None and self.partner.is_active
+        return self.partner is not None and self.partner.is_active

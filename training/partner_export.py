@@ -5,11 +5,10 @@ from pathlib import Path
 
 import torch
 
-from game.partner import ARTIFACT_FORMAT, ARTIFACT_META
+from game.partner import ARTIFACT_FORMAT, ARTIFACT_META, IMAGENET_MEAN, IMAGENET_STD
 
 from .checkpoints import model_read
 from .config import TrainConfig
-from .datasets import MEAN, STD
 from .trainer import net_for
 
 
@@ -56,8 +55,8 @@ def partner_export_checkpoint(checkpoint, path, *, architecture, metrics=None):
         path,
         categories=[{"wnid": c["wnid"], "name": c["name"]} for c in state["categories"]],
         input_size=state["config"]["image_size"],
-        mean=MEAN,
-        std=STD,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
         architecture=architecture,
         metrics=metrics,
     )

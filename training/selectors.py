@@ -6,11 +6,11 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
+from annotations.map_encoding import npy_array
 from annotations.models import ClickMap
-from annotations.services import npy_array
 from game.models import Category, Image
 
 from .models import ModelVersion, TrainingJob
@@ -43,13 +43,13 @@ def training_setting(name: str) -> Any:
     return settings.CLICKME_TRAINING[name]
 
 
-def jobs_visible_to(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[TrainingJob]:
+def jobs_visible_to(*, user: User | AnonymousUser) -> QuerySet[TrainingJob]:
     """Staff see every job; a researcher only the jobs they asked for."""
     jobs = TrainingJob.objects.order_by("-created_at")
     return jobs if user.is_staff else jobs.filter(requested_by_id=user.pk)
 
 
-def job_visible_to(*, user: AbstractBaseUser | AnonymousUser, job_id: Any) -> TrainingJob | None:
+def job_visible_to(*, user: User | AnonymousUser, job_id: Any) -> TrainingJob | None:
     return jobs_visible_to(user=user).filter(pk=job_id).first()
 
 
@@ -149,6 +149,10 @@ def training_splits(*, lambda_clickme: float) -> TrainingSplits:
         splits.rows[split] = [(image.file.path, label_of[image.category_id], maps.get(image.id)) for image in images]
     if lambda_clickme > 0 and not any(the_map is not None for _path, _label, the_map in splits.rows["train"]):
         raise TrainingDataError("no ClickMe maps for the training images: lambda_clickme > 0 needs maps")
-    rhos = list(ClickMap.objects.filter(split_half_rho__isnull=False).values_list("split_half_rho", flat=True))
+    rhos = [
+        rho
+        for rho in ClickMap.objects.filter(split_half_rho__isnull=False).values_list("split_half_rho", flat=True)
+        if rho is not None
+    ]
     splits.human_ceiling = float(np.mean(rhos)) if rhos else None
     return splits

@@ -54,10 +54,11 @@ def param_groups(model, weight_decay, attention_weight_decay=True):
     """[decayed, not decayed]: weight decay on weights only, never on norms, biases or the attention
     gains a and m (1-D parameters; SCIENCE.md section 4). With attention_weight_decay=False (gala_tpu)
     no parameter of an attention module (GALA or SE: its convs and linear layers too) is decayed."""
-    spared = set()
+    spared: set[int] = set()
     if not attention_weight_decay:
         spared = {id(p) for module in model.modules() if isinstance(module, GALA) for p in module.parameters()}
-    decay, no_decay = [], []
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
     for parameter in model.parameters():
         if parameter.requires_grad:
             (no_decay if parameter.ndim <= 1 or id(parameter) in spared else decay).append(parameter)
@@ -197,13 +198,15 @@ def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
 
 def train_loader(config: TrainConfig, train_set: Dataset, run: TrainingRun) -> DataLoader:
     """Step 2: the training batches; the order is drawn per epoch (epoch_shuffle), never carried over."""
-    sampler = DistributedSampler(train_set, shuffle=True, seed=config.seed) if run.distributed else None
+    sampler: DistributedSampler | None = (
+        DistributedSampler(train_set, shuffle=True, seed=config.seed) if run.distributed else None
+    )
     return DataLoader(
         train_set,
         batch_size=config.batch_size,
         shuffle=sampler is None,
         sampler=sampler,
-        drop_last=len(train_set) > config.batch_size,
+        drop_last=len(train_set) > config.batch_size,  # type: ignore[arg-type]  # torch types Dataset without __len__
         num_workers=config.num_workers,
         generator=torch.Generator(),
         pin_memory=run.device.type == "cuda",
@@ -321,7 +324,7 @@ def train(
         )
         if run.rank != 0:
             continue
-        if val_set is not None and len(val_set):
+        if val_set is not None and len(val_set):  # type: ignore[arg-type]  # torch types Dataset without __len__
             record.update(validate(run, val_set, human_ceiling))
         run.history.append(record)
         if resume is not None:

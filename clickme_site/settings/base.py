@@ -161,7 +161,7 @@ SPECTACULAR_SETTINGS = {
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport under var/broker.
 if REDIS_URL:
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, str | int | bool] = {"visibility_timeout": 6 * 3600}
 else:
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
     _broker_dir = VAR_DIR / "broker"

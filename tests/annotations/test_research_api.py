@@ -11,6 +11,7 @@ from PIL import Image as PILImage
 from rest_framework.test import APIClient
 
 from annotations import maps, services
+from annotations.map_encoding import npy_array
 from annotations.models import ClickMap, Export
 from game.models import Round
 
@@ -18,7 +19,7 @@ from game.models import Round
 @pytest.fixture
 def built(played_images):
     for image in played_images:
-        services.map_rebuild(image.pk)
+        services.map_rebuild(image_id=image.pk)
     return played_images
 
 
@@ -187,7 +188,7 @@ def test_export_writes_the_npz_and_imports_back(researcher, built, django_captur
             "/api/v1/exports/", {"format": "npz", "filters": {"min_players": 1}, "size": 64}, format="json"
         )
     assert response.status_code == 202 and response.json()["status"] == "queued" and len(callbacks) == 1
-    services.export_build(response.json()["id"])  # what the worker runs
+    services.export_build(export_id=response.json()["id"])  # what the worker runs
     detail = researcher.get(f"/api/v1/exports/{response.json()['id']}/").json()
     assert detail["status"] == "done" and detail["n_maps"] == 2 and detail["download_url"]
     download = researcher.get(detail["download_url"])
@@ -202,18 +203,18 @@ def test_export_writes_the_npz_and_imports_back(researcher, built, django_captur
         assert list(npz["image_ids"]) == [built[0].pk, built[1].pk]
         assert list(npz["n_players"]) == [6, 6]
         exported = npz["maps"][0].astype(np.float64)
-    original = services.npy_array(ClickMap.objects.get(image=built[0]).data).astype(np.float64)
+    original = npy_array(ClickMap.objects.get(image=built[0]).data).astype(np.float64)
     assert np.abs(exported - maps.resize_bilinear(original, 64, 64)).max() < 2e-3
     ClickMap.objects.all().delete()
     call_command("import_maps", str(path))
-    back = services.npy_array(ClickMap.objects.get(image=built[0]).data).astype(np.float64)
+    back = npy_array(ClickMap.objects.get(image=built[0]).data).astype(np.float64)
     assert np.abs(maps.resize_bilinear(back, 64, 64) - exported).max() < 0.05
     assert ClickMap.objects.get(image=built[0]).source == "imported"
 
 
 def test_an_export_that_matches_nothing_is_done_with_zero_maps(researcher, built):
     response = researcher.post("/api/v1/exports/", {"format": "npz", "filters": {"min_players": 50}}, format="json")
-    services.export_build(response.json()["id"])
+    services.export_build(export_id=response.json()["id"])
     detail = researcher.get(f"/api/v1/exports/{response.json()['id']}/").json()
     assert detail["status"] == "done" and detail["n_maps"] == 0
 
@@ -241,7 +242,7 @@ def test_a_failed_export_says_why_and_leaves_no_file(researcher, built, monkeypa
         raise OSError("disk full")
 
     monkeypatch.setattr(services.maps, "resize_bilinear", broken)
-    services.export_build(response.json()["id"])
+    services.export_build(export_id=response.json()["id"])
     detail = researcher.get(f"/api/v1/exports/{response.json()['id']}/").json()
     assert detail["status"] == "failed" and "disk full" in detail["error"] and detail["download_url"] is None
     assert not list((settings.PRIVATE_ROOT / "exports").glob("*"))
@@ -265,10 +266,10 @@ def test_an_export_lost_with_its_worker_is_taken_over(researcher, built):
 
     export_id = researcher.post("/api/v1/exports/", {"format": "npz"}, format="json").json()["id"]
     Export.objects.filter(pk=export_id).update(status="running", claimed_at=timezone.now())
-    services.export_build(export_id)
+    services.export_build(export_id=export_id)
     assert Export.objects.get(pk=export_id).status == "running"  # a live worker's export is left alone
     Export.objects.filter(pk=export_id).update(claimed_at=timezone.now() - timedelta(hours=1))
-    services.export_build(export_id)
+    services.export_build(export_id=export_id)
     assert Export.objects.get(pk=export_id).status == "done"
 
 

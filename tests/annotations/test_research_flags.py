@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from annotations import services
+from annotations import selectors, services
 from annotations.models import ClickMap, Export
 from game import moderation
 from game.models import Player, Round
@@ -55,38 +55,40 @@ def test_a_bad_flagged_value_is_400(researcher, db):
 
 def test_the_map_its_reliability_and_exports_leave_them_out(researcher, flagged_and_banned):
     image, rounds = flagged_and_banned
-    clickmap = services.map_rebuild(image.pk)
+    clickmap = services.map_rebuild(image_id=image.pk)
     assert clickmap.n_players == 4
-    assert {round_id for round_id, _clicks in services.qualifying_rounds(image.pk)} == {r.pk for r in rounds[2:]}
-    services.map_rebuild(rounds[0].image_id)
+    assert {round_id for round_id, _clicks in selectors.qualifying_rounds(image_id=image.pk)} == {
+        r.pk for r in rounds[2:]
+    }
+    services.map_rebuild(image_id=rounds[0].image_id)
     body = researcher.get(f"/api/v1/images/{image.pk}/").json()
     assert (body["n_players"], body["n_flagged"], body["n_abandoned"], body["n_skipped"]) == (4, 2, 0, 0)
     response = researcher.post("/api/v1/exports/", {"filters": {"min_players": 1}, "size": 32}, format="json")
-    services.export_build(response.json()["id"])  # what the worker runs
+    services.export_build(export_id=response.json()["id"])  # what the worker runs
     export = Export.objects.get(pk=response.json()["id"])
-    with np.load(services.export_path(export)) as npz:
+    with np.load(services.export_path(export=export)) as npz:
         exported = dict(zip(npz["image_ids"].tolist(), npz["n_players"].tolist(), strict=True))
     assert exported[image.pk] == 4
 
 
 def test_a_flag_or_ban_set_behind_the_maps_back_is_found_by_the_stale_sweep(played_images):
     image = played_images[0]
-    services.map_rebuild(image.pk)
-    services.map_rebuild(played_images[1].pk)
-    assert services.stale_image_ids() == []
+    services.map_rebuild(image_id=image.pk)
+    services.map_rebuild(image_id=played_images[1].pk)
+    assert selectors.stale_image_ids() == []
     victim = Round.objects.filter(image=image).first()
     Player.objects.filter(pk=victim.player_id).update(banned_at=timezone.now())  # as if the rebuild task was lost
-    assert services.stale_image_ids() == [image.pk]
+    assert selectors.stale_image_ids() == [image.pk]
     assert services.maps_rebuild_stale() == 1
-    assert services.map_rebuild(image.pk).n_players == 5
+    assert services.map_rebuild(image_id=image.pk).n_players == 5
 
 
 def test_a_map_whose_every_round_is_flagged_is_removed_by_the_sweep(played_images):
     image = played_images[0]
-    services.map_rebuild(image.pk)
-    services.map_rebuild(played_images[1].pk)
+    services.map_rebuild(image_id=image.pk)
+    services.map_rebuild(image_id=played_images[1].pk)
     Round.objects.filter(image=image).update(quality_flags=["inhuman_pace"], flagged=True)
-    assert services.stale_image_ids() == [image.pk]
+    assert selectors.stale_image_ids() == [image.pk]
     services.maps_rebuild_stale()
     assert not ClickMap.objects.filter(image=image).exists()
 

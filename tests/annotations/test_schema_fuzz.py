@@ -29,7 +29,7 @@ def keep_test_connection():
 
 def test_research_api_never_fails_and_matches_its_schema(db, played_images, django_user_model, client):
     for image in played_images:
-        services.map_rebuild(image.pk)
+        services.map_rebuild(image_id=image.pk)
     token = Token.objects.create(user=django_user_model.objects.create_user("fuzzer")).key
     raw = client.get("/api/schema/", {"format": "json"}).json()
     schema = schemathesis.openapi.from_dict(raw).include(path_regex="^/api/v1/")

@@ -39,6 +39,27 @@ def wait_response_screen(page, after_trial_id):
     return int(page.evaluate("document.body.dataset.trialId"))
 
 
+def watch_next_key(page):
+    """Record the next keydown as the page's own listener left it: whether it took the key
+    (preventDefault) and, one frame later, whether the trial still awaits a response."""
+    page.evaluate(
+        """() => {
+        window.__nextKey = null;
+        document.addEventListener("keydown", (event) => {
+          const handled = event.defaultPrevented;  // the page's listener, registered first, has run
+          requestAnimationFrame(() => {
+            window.__nextKey = { key: event.key, handled, awaiting: document.body.dataset.awaiting };
+          });
+        }, { once: true });
+      }"""
+    )
+
+
+def next_key_seen(page):
+    page.wait_for_function("() => window.__nextKey !== null", timeout=5_000)
+    return page.evaluate("window.__nextKey")
+
+
 def keys_of(trial_id):
     trial = Trial.objects.select_related("participant__experiment").get(pk=trial_id)
     right = trial.correct_key
@@ -65,9 +86,9 @@ def test_a_participant_runs_the_experiment_with_the_keyboard_and_every_trial_is_
 
     # Practice: a key that is not a choice is ignored; then one right answer, one wrong.
     trial_id = wait_response_screen(page, None)
+    watch_next_key(page)
     page.keyboard.press("k")
-    page.wait_for_timeout(150)
-    assert page.evaluate("document.body.dataset.awaiting") == "response"
+    assert next_key_seen(page) == {"key": "k", "handled": False, "awaiting": "response"}
     right, wrong = keys_of(trial_id)
     page.keyboard.press(right.upper())  # either case counts
     pressed[trial_id] = right

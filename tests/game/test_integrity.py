@@ -146,7 +146,7 @@ def test_the_map_is_built_from_the_careful_players_alone(humans_and_bots):
     image, humans, _bots = humans_and_bots
     image.refresh_from_db()
     assert (image.completed_rounds, image.n_flagged) == (3, 6)
-    clickmap = map_rebuild(image.pk)
+    clickmap = map_rebuild(image_id=image.pk)
     human_clicks = [np.array(r.clicks, dtype=np.float64) for r in Round.objects.filter(pk__in=humans)]
     expected = maps.clickme_map(human_clicks, 256, 256)
     assert clickmap.n_players == 3 and clickmap.n_clicks == 120
@@ -166,7 +166,7 @@ def test_a_ban_takes_a_players_rounds_out_of_the_map_and_back_in(
     in_corner[:20, :20] = True
     corner_round = play(corner, trajectory(in_corner, rng, n_clicks=30).tolist())
     assert Round.objects.get(pk=corner_round).quality_flags == []
-    with_corner = map_rebuild(image.pk)
+    with_corner = map_rebuild(image_id=image.pk)
     before = map_array(with_corner)
     assert with_corner.n_players == 3 and before[:20, :20].max() > 0.5
 
@@ -181,11 +181,11 @@ def test_a_ban_takes_a_players_rounds_out_of_the_map_and_back_in(
     assert received == [[image.pk]]
     image.refresh_from_db()
     assert (image.completed_rounds, image.n_flagged) == (2, 1)
-    banned = map_rebuild(image.pk)
+    banned = map_rebuild(image_id=image.pk)
     after = map_array(banned)
     assert banned.n_players == 2 and after[:20, :20].max() < 0.05
     moderation.player_ban(player=player, banned=False)
-    restored = map_rebuild(image.pk)
+    restored = map_rebuild(image_id=image.pk)
     assert restored.n_players == 3
     assert np.abs(map_array(restored) - before).max() < 1e-6
 
@@ -198,7 +198,7 @@ def test_a_replay_found_later_flags_the_earlier_round_and_rebuilds_its_map(
     path = [[90 + 4 * k, 90 + 3 * k, 50 * k] for k in range(15)]
     first = play(bot, path)
     assert Round.objects.get(pk=first).quality_flags == []  # nothing to compare it with yet
-    map_rebuild(Round.objects.get(pk=first).image_id)
+    map_rebuild(image_id=Round.objects.get(pk=first).image_id)
     received = []
     images_changed.connect(lambda sender, image_ids, **kw: received.append(image_ids), weak=False, dispatch_uid="t")
     try:
@@ -211,7 +211,9 @@ def test_a_replay_found_later_flags_the_earlier_round_and_rebuilds_its_map(
     first_image_id = Round.objects.get(pk=first).image_id
     assert received == [[first_image_id]]
     assert {first_image.pk, second_image.pk} == set(Round.objects.values_list("image_id", flat=True))
-    assert map_rebuild(first_image_id) is None and not ClickMap.objects.filter(image_id=first_image_id).exists()
+    assert (
+        map_rebuild(image_id=first_image_id) is None and not ClickMap.objects.filter(image_id=first_image_id).exists()
+    )
 
 
 def test_forty_rounds_in_six_seconds_earn_no_place_on_the_leaderboard(make_player, categories, ranked_partner):
@@ -248,16 +250,16 @@ def test_deleting_rounds_recounts_their_image_and_rebuilds_its_map(make_player, 
     rng = np.random.default_rng(4)
     mask = mask_of(image)
     rounds = [play(make_player(), trajectory(mask, rng, n_clicks=20).tolist()) for _ in range(3)]
-    map_rebuild(image.pk)
+    map_rebuild(image_id=image.pk)
     assert moderation.rounds_delete(round_ids=rounds[:1]) == 1
     image.refresh_from_db()
     assert image.completed_rounds == 2
-    assert map_rebuild(image.pk).n_players == 2
+    assert map_rebuild(image_id=image.pk).n_players == 2
     player = Player.objects.get(rounds__pk=rounds[1])
     assert moderation.player_delete(player=player) == 1
     assert not Player.objects.filter(pk=player.pk).exists()
     image.refresh_from_db()
-    assert image.completed_rounds == 1 and map_rebuild(image.pk).n_players == 1
+    assert image.completed_rounds == 1 and map_rebuild(image_id=image.pk).n_players == 1
 
 
 def test_a_fault_in_judging_a_round_does_not_cost_the_player_the_win(

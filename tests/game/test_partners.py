@@ -95,5 +95,5 @@ def test_activating_a_partner_deactivates_the_others(ranked_partner, resnet_weig
     weights, class_index, _model = resnet_weights
     register("--weights", str(weights), "--arch", "resnet18", "--class-index", str(class_index), "--name", "second")
     second = Partner.objects.get(name="second")
-    partner_activate(second)
+    partner_activate(partner=second)
     assert list(Partner.objects.filter(is_active=True)) == [second]

@@ -18,7 +18,7 @@ from tests.factories import PlayerFactory, RoundFactory
 def test_images_with_fewest_completed_rounds_come_first(categories, ranked_partner):
     images = [synthetic_image(categories[5], k) for k in range(3)]
     Image.objects.filter(pk__in=[images[0].pk, images[2].pk]).update(completed_rounds=4)
-    round_ = services.round_start(PlayerFactory())
+    round_ = services.round_start(player=PlayerFactory())
     assert round_.image == images[1]
 
 
@@ -27,21 +27,21 @@ def test_an_image_retires_after_plays_per_image_completed_rounds(categories, ran
     image = synthetic_image(categories[5], 0)
     for k in range(2):
         player = PlayerFactory()
-        round_ = services.round_start(player)
-        services.clicks_record(player, round_.pk, [[10 + k, 10, 0]])
-        services.round_finish(player, round_.pk)
+        round_ = services.round_start(player=player)
+        services.clicks_record(player=player, round_id=round_.pk, raw_clicks=[[10 + k, 10, 0]])
+        services.round_finish(player=player, round_id=round_.pk)
     image.refresh_from_db()
     assert image.completed_rounds == 2 and image.retired
     with pytest.raises(services.Conflict):
-        services.round_start(PlayerFactory())
+        services.round_start(player=PlayerFactory())
 
 
 def test_starting_a_round_closes_the_open_one(categories, ranked_partner):
     for k in range(2):
         synthetic_image(categories[5], k)
     player = PlayerFactory()
-    first = services.round_start(player)
-    services.round_start(player)
+    first = services.round_start(player=player)
+    services.round_start(player=player)
     first.refresh_from_db()
     assert first.state == "expired"
 
@@ -57,9 +57,9 @@ def test_the_finished_signal_is_sent_once_after_commit(categories, ranked_partne
     try:
         player = PlayerFactory()
         with django_capture_on_commit_callbacks(execute=True):
-            round_ = services.round_start(player)
-            services.round_finish(player, round_.pk)
-            services.round_finish(player, round_.pk)
+            round_ = services.round_start(player=player)
+            services.round_finish(player=player, round_id=round_.pk)
+            services.round_finish(player=player, round_id=round_.pk)
     finally:
         round_finished.disconnect(receiver)
     assert received == [(round_.pk, round_.image_id)]
@@ -85,7 +85,7 @@ def test_score_follows_the_time_left(elapsed_ms, score):
 def test_concurrent_click_posts_of_one_round_lose_and_duplicate_nothing(categories, ranked_partner):
     image = synthetic_image(categories[5], 0)
     player = PlayerFactory()
-    round_ = services.round_start(player)
+    round_ = services.round_start(player=player)
     assert round_.image == image
     errors, barrier = [], threading.Barrier(4)
 
@@ -95,7 +95,7 @@ def test_concurrent_click_posts_of_one_round_lose_and_duplicate_nothing(categori
             for batch in range(5):
                 t = (batch * 4 + worker) * 10
                 try:
-                    services.clicks_record(player, round_.pk, [[worker, batch, 1000 + t]])
+                    services.clicks_record(player=player, round_id=round_.pk, raw_clicks=[[worker, batch, 1000 + t]])
                 except services.ServiceError as error:
                     errors.append(error.code)  # a post whose t_ms went back behind a faster one
         finally:

@@ -57,7 +57,7 @@ def test_a_round_is_shown_read_only_and_a_post_changes_nothing(staff_client, pla
 @pytest.mark.parametrize("model", ["round", "player", "clickmap"])
 def test_research_rows_cannot_be_added_or_deleted_by_hand(staff_client, played, model):
     image, rounds = played
-    map_rebuild(image.pk)
+    map_rebuild(image_id=image.pk)
     app = "annotations" if model == "clickmap" else "game"
     pk = {"round": rounds[0].pk, "player": rounds[0].player_id, "clickmap": ClickMap.objects.get().pk}[model]
     assert staff_client.get(f"/admin/{app}/{model}/add/").status_code == 403
@@ -70,7 +70,7 @@ def test_research_rows_cannot_be_added_or_deleted_by_hand(staff_client, played, 
 
 def test_a_map_is_shown_read_only(staff_client, played):
     image, _rounds = played
-    clickmap = map_rebuild(image.pk)
+    clickmap = map_rebuild(image_id=image.pk)
     url = f"/admin/annotations/clickmap/{clickmap.pk}/change/"
     page = staff_client.get(url).content.decode()
     assert 'name="n_players"' not in page and 'name="split_half_rho"' not in page
@@ -118,7 +118,7 @@ def test_ban_and_delete_actions_rebuild_the_maps_through_a_real_worker(
     rounds = [
         RoundFactory(image=image, clicks=clicks_of(k), n_clicks=12, state="expired", finished_at=None) for k in range(3)
     ]
-    map_rebuild(image.pk)
+    map_rebuild(image_id=image.pk)
     full = np.load(io.BytesIO(bytes(ClickMap.objects.get(image=image).data)))
     staff_client.post("/admin/game/player/", {"action": "ban", "_selected_action": [rounds[0].player_id]})
     banned = wait_for_map(image, 2)

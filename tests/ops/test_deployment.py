@@ -57,7 +57,10 @@ def test_production_settings_refuse_weak_secrets_at_start(key, salt, why):
 @pytest.mark.parametrize("participant_salt", ["", GOOD_KEY, GOOD_SALT])
 def test_production_settings_refuse_a_participant_id_salt_that_is_missing_or_shared(participant_salt):
     result = manage(
-        ["check"], DJANGO_SECRET_KEY=GOOD_KEY, CLICKME_IP_HASH_SALT=GOOD_SALT, CLICKME_PARTICIPANT_ID_SALT=participant_salt
+        ["check"],
+        DJANGO_SECRET_KEY=GOOD_KEY,
+        CLICKME_IP_HASH_SALT=GOOD_SALT,
+        CLICKME_PARTICIPANT_ID_SALT=participant_salt,
     )
     assert result.returncode != 0 and "CLICKME_PARTICIPANT_ID_SALT" in result.stderr, result.stderr[-2000:]
 

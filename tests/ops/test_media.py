@@ -117,7 +117,7 @@ def test_private_files_are_built_under_private_root_not_media_root(settings, cat
     assert mask.is_relative_to(private) and mask.is_file()
     assert not (media / "masks").exists()
     export = type("E", (), {"id": uuid.uuid4()})()
-    for built in (job_dir(uuid.uuid4()), export_path(export)):
+    for built in (job_dir(uuid.uuid4()), export_path(export=export)):
         assert built.is_relative_to(private) and not built.is_relative_to(media)
     with pytest.raises(ValueError):
         image.mask.url  # noqa: B018 - a private file has no URL to leak
@@ -177,7 +177,7 @@ def test_export_download_can_be_handed_to_nginx(settings, db, django_user_model)
 
     user = django_user_model.objects.create_user("ada")
     export = Export.objects.create(format="npz", filters={}, size=8, requested_by=user, status="done")
-    path = export_path(export)
+    path = export_path(export=export)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"npz bytes")
     Export.objects.filter(pk=export.pk).update(file=f"exports/{path.name}")

@@ -11,8 +11,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotations import maps
+from annotations.map_encoding import npy_bytes
 from annotations.models import ClickMap
-from annotations.services import npy_bytes
 from game.simulated_players import trajectory
 from psychophysics import stimulus_generation
 from psychophysics.experiments import experiment_open

@@ -104,7 +104,7 @@ def test_a_real_worker_runs_an_observer_requested_over_the_api(
     celery_worker_process, categories, settings, researcher, red_or_blue
 ):
     settings.MEDIA_ROOT = celery_worker_process.media_root
-    settings.PRIVATE_ROOT = celery_worker_process.private_root  # the stimuli the worker reads
+    settings.PRIVATE_ROOT = celery_worker_process.private_root  # the stimuli are private files the worker reads
     experiment = ready(make_experiment((categories[0], categories[2]), levels=(5, 100), slug="worker-observer"))
     response = researcher.post(
         f"/api/v1/experiments/{experiment.slug}/observers/", {"partner": red_or_blue.pk}, format="json"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from annotations.services import npy_array
+from annotations.map_encoding import npy_array
 from clickme_site.errors import Conflict
 from psychophysics import stimuli, stimulus_generation
 from psychophysics.experiments import experiment_open

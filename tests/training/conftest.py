@@ -47,7 +47,7 @@ def benchmark_with_maps(categories, n=8, splits=("val", "val", "test", "test")):
         split = splits[tail] if tail >= 0 else "train"
         image = synthetic_image(categories[k % 2], k, split=split)
         play(image, 4, seed=k)
-        map_services.map_rebuild(image.pk)
+        map_services.map_rebuild(image_id=image.pk)
         images.append(image)
     return images
 

@@ -17,9 +17,11 @@ import numpy as np
 from django.conf import settings
 from PIL import Image as PILImage
 
+from annotations.map_encoding import npy_array
 from annotations.maps import split_half_null
 from annotations.models import ClickMap
-from annotations.services import map_rebuild, npy_array, qualifying_rounds
+from annotations.selectors import qualifying_rounds
+from annotations.services import map_rebuild
 from game import partner as partner_runtime
 from game.importing import ImportItem, image_import
 from game.partner_registry import partner_register
@@ -140,7 +142,7 @@ def partner_train_and_activate(n_categories, n_per_category, seed, epochs, time_
     }
     # A refused partner still plays (forced), and RESULTS.md says so: the maps are reported either way.
     metrics["validity_refusal"] = promotion_check(partner, force=True)
-    partner_activate(partner)
+    partner_activate(partner=partner)
     return metrics
 
 
@@ -180,13 +182,13 @@ def played_maps(
         play_seconds = time.monotonic() - played_at
         maps, rhos, players = [], [], []
         for image_id in ids:
-            map_rebuild(image_id)
+            map_rebuild(image_id=image_id)
             clickmap = ClickMap.objects.filter(image_id=image_id).first()
             maps.append(npy_array(clickmap.data) if clickmap else np.zeros(images.shape[1:3], np.float32))
             rhos.append(clickmap.split_half_rho if clickmap and clickmap.split_half_rho is not None else np.nan)
             players.append(clickmap.n_players if clickmap else 0)
         # SCIENCE.md section 2: the null of split-half rho, halves of two different images
-        sample = [[np.asarray(c) for _id, c in qualifying_rounds(i)] for i in ids[:40]]
+        sample = [[np.asarray(c) for _id, c in qualifying_rounds(image_id=i)] for i in ids[:40]]
         null = split_half_null(sample, images.shape[1], images.shape[2], seed=seed)
     finally:
         for signal, uid in receivers:

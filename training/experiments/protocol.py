@@ -10,6 +10,7 @@ and training images. Run (arch, lambda, seed s) trains on split s's training ima
 import inspect
 import time
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -128,7 +129,13 @@ def scores(model, data, indices, image_size, saliency=False, examples=0, spatial
     GALA, or when `spatial_attention` is False: an SE gate is flat in space), and with `saliency` the saliency rho at 64 px (ours) and at 224 px (Harmonization's);
     `examples` attention maps (64 x 64, mean over layers) of the first images."""
     loader = torch.utils.data.DataLoader(dataset(data, indices, image_size, augment=False), batch_size=64)
-    out = {"correct": [], "attention_rho": [], "saliency_rho": [], "saliency_rho_224": [], "examples": []}
+    out: dict[str, list[Any]] = {
+        "correct": [],
+        "attention_rho": [],
+        "saliency_rho": [],
+        "saliency_rho_224": [],
+        "examples": [],
+    }
     full_maps = view_maps(data.maps[indices])
     done = 0
     for images, labels, _maps, _has_map in loader:
@@ -199,7 +206,7 @@ def run_protocol(
 
     sweep = {}
     for value in lambdas:
-        record = {"val_top1": [], "val_attention_rho": []}
+        record: dict[str, Any] = {"val_top1": [], "val_attention_rho": []}
         for seed in selection_seeds:
             _train, val_idx, _test = splits(data, seed, val_per_category, test_per_category)
             result = scores(trained("gala_resnet_tiny", value, seed), data, val_idx, base.image_size)
@@ -219,7 +226,7 @@ def run_protocol(
         log(f"trained {name} x {len(arm_seeds)} seeds")
     # The test split, read once, now that every choice is made.
     _train, _val, test_idx = splits(data, 0, val_per_category, test_per_category)
-    results = {}
+    results: dict[str, dict[str, Any]] = {}
     for name, arch, value in arms:
         per_seed = [
             scores(

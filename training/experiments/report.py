@@ -1,9 +1,12 @@
 """docs/RESULTS.md and its figures from what the experiment measured (training/experiments/synthetic_benchmark.py)."""
 
+from typing import Any
+
 import numpy as np
 
 from .. import metrics
 from .figures import attention_examples, attention_rho_scatter
+from .gala_settings_doc import gala_settings_section
 from .protocol import EXAMPLE_IMAGES, TOP1_TOLERANCE
 
 FULL = "python -m training.experiments.synthetic_benchmark --full"
@@ -50,7 +53,7 @@ def _validity_lines(partner):
 
 def arm_numbers(arm, ceiling):
     """Each measure of one arm: over images (per-image mean over seeds) and over seeds x images."""
-    out = {}
+    out: dict[str, Any] = {}
     for key in ("correct", "attention_rho", "saliency_rho", "saliency_rho_224"):
         matrix = np.asarray(arm[key], dtype=np.float64)
         if not np.isfinite(matrix).any():
@@ -314,6 +317,8 @@ def write_results(path, figures_dir, outcome, played, bench, data, masks, size, 
         "",
         f"Figures: `{scatter.name}` (each test image's attention rho, lambda = 0 against lambda = {chosen:g}) and "
         f"`{examples.name}` (the first {k} test images, the seed-0 networks' attention).",
+        "",
+        *gala_settings_section(),
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")

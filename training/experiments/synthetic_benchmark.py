@@ -27,6 +27,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ from .protocol import ARM_SEEDS, BASE, LAMBDA_GRID, SELECTION_SEEDS, Data, run_p
 # The lambda the validation sweep of docs/RESULTS.md chose (the slow CI test uses it).
 DEFAULT_LAMBDA = 10.0
 
-SIZES = {
+SIZES: dict[str, dict[str, Any]] = {
     # what docs/RESULTS.md was made with (CPU: 2 cores shared by 6 people)
     "default": {
         "categories": 10,

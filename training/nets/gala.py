@@ -1,6 +1,7 @@
 """The GALA module: global-and-local attention (SCIENCE.md section 3; Linsley et al. 2019). Pure torch."""
 
 import math
+from typing import cast
 
 import torch
 from torch import nn
@@ -137,7 +138,8 @@ class GALA(nn.Module):
         the (N, C, H*W) view: the same weights and sums, without oneDNN's reorders of NCHW tensors
         (on 2 CPU threads about a third less time than the convs, forward and backward)."""
         n, _c, h, w = x.shape
-        first, last = self.local_path[0], self.local_path[-1]
+        first, last = cast(nn.Conv2d, self.local_path[0]), cast(nn.Conv2d, self.local_path[-1])
+        assert first.bias is not None and last.bias is not None  # built with bias=True above
         hidden = torch.baddbmm(first.bias[None, :, None], first.weight.flatten(1).expand(n, -1, -1), x.flatten(2))
         hidden = hidden.relu_()
         if len(self.local_path) > 3:  # the 5 x 5 conv and its ReLU

@@ -18,6 +18,7 @@ fast as 16. Without one (real categories), the last layer scores the categories 
 """
 
 import math
+from typing import cast
 
 import torch
 from torch import nn
@@ -90,7 +91,8 @@ class LocalFCN(nn.Module):
         features = self.features(x)
         if not hasattr(self, "code_book"):
             return self.score(features)
-        return nn.functional.conv2d(self.parts(features), self.code_book, self.category_bias)
+        book = cast(torch.Tensor, self.code_book)
+        return nn.functional.conv2d(self.parts(features), book, self.category_bias)
 
     def forward(self, x):
         return self.score_map(x).amax(dim=(2, 3))

@@ -17,7 +17,7 @@ class Command(BaseCommand):
         if not Path(file).is_file():
             raise CommandError(f"{file} does not exist")
         try:
-            imported, unknown = maps_import(file)
+            imported, unknown = maps_import(path=file)
         except (ValueError, KeyError, OSError) as error:
             raise CommandError(f"not imported: {error}") from error
         if unknown:

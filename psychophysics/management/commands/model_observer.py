@@ -31,9 +31,12 @@ class Command(BaseCommand):
         if queue:
             self.stdout.write(f"observer run {run.pk} queued")
             return
-        run = observer_run(run_id=run.pk)
-        if run.status != ObserverRun.Status.DONE:
-            raise CommandError(f"observer run {run.pk} {run.status}: {run.error}")
+        done = observer_run(run_id=run.pk)
+        if done is None or done.status != ObserverRun.Status.DONE:
+            raise CommandError(
+                f"observer run {run.pk} {done.status if done else 'vanished'}: {done.error if done else ''}"
+            )
+        run = done
         results = observer_results(run, the_experiment, n_boot=1000)
         self.stdout.write(f"observer run {run.pk}: {the_partner.name} answered {run.n_stimuli} stimuli")
         for source, rows in results["curves"].items():

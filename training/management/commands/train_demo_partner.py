@@ -81,7 +81,13 @@ class Command(BaseCommand):
         images, masks = _load(train)
         started = time.monotonic()
         model = train_demo_partner(
-            images, masks, [label_of[i.category_id] for i in train], len(categories), config, log=self.stdout.write, codes=codes
+            images,
+            masks,
+            [label_of[i.category_id] for i in train],
+            len(categories),
+            config,
+            log=self.stdout.write,
+            codes=codes,
         )
         metrics = {"training_s": round(time.monotonic() - started, 1), "n_train": len(train)}
         if val:
