@@ -15,6 +15,7 @@ APPS = ["game", "annotations", "training", "psychophysics", "frontend"]
 # The science and the runtimes around it: numpy, torch, PIL, scipy; never Django (nor the project's
 # Django modules). Tested on their own, fast, with arrays.
 PURE_CORES = {
+    "annotations.benchmark_report",
     "annotations.heatmap",
     "annotations.map_encoding",
     "annotations.maps",
@@ -23,6 +24,10 @@ PURE_CORES = {
     "game.click_rules",
     "game.images",
     "game.nicknames",
+    "game.pretrained",
+    "game.sample_photos",
+    "game.validity",
+    "game.win_rule",
     "game.partner",
     "game.reveal",
     "game.round_quality",
@@ -40,11 +45,13 @@ PURE_CORES = {
     "training.demo_partner",
     "training.experiments",
     "training.experiments.gala_settings_doc",
-    "training.experiments.synthetic_benchmark",
+    "training.experiments.figures",
+    "training.experiments.protocol",
     "training.losses",
     "training.metrics",
     "training.nets",
     "training.nets.gala",
+    "training.nets.local_fcn",
     "training.nets.resnets",
     "training.nets.small_cnn",
     "training.partner_export",
@@ -55,7 +62,8 @@ PURE_CORES = {
 # The Django layer around the cores (models, services, selectors, APIs, tasks and their plumbing).
 DJANGO_LAYER_NAMES = {
     "admin", "api", "apps", "experiments", "files", "filters", "importing", "job_execution", "jobs",
-    "models", "moderation", "monitoring", "observers", "participant_urls", "partner_registry", "queueing",
+    "models", "moderation", "monitoring", "observers", "partner_validity", "played_benchmark", "report",
+    "simulated_crowd", "synthetic_benchmark", "participant_urls", "partner_registry", "queueing",
     "receivers", "registry", "research_api", "research_urls", "scheduling", "selectors", "services", "signals",
     "simulated_participants", "static_storage", "stimulus_generation", "stimulus_inputs", "tasks", "urls",
     "views", "api_docs",

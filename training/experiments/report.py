@@ -7,7 +7,7 @@ import numpy as np
 from .. import metrics
 from .figures import attention_examples, attention_rho_scatter
 from .gala_settings_doc import gala_settings_section
-from .protocol import EXAMPLE_IMAGES, TOP1_TOLERANCE
+from .protocol import EXAMPLE_IMAGES, SIZES, TOP1_TOLERANCE
 
 FULL = "python -m training.experiments.synthetic_benchmark --full"
 
@@ -160,8 +160,6 @@ def write_results(path, figures_dir, outcome, played, bench, data, masks, size, 
         figures_dir / "science-attention-examples.png",
     )
     crowd = played["crowd"]
-    from .synthetic_benchmark import SIZES
-
     full = SIZES["full"]
     reduced = [
         f"{key.replace('_', ' ')} {_listed(size[key])} (full: {_listed(full[key]) if full[key] else 'all'})"

@@ -27,45 +27,13 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from .protocol import ARM_SEEDS, BASE, LAMBDA_GRID, SELECTION_SEEDS, Data, run_protocol
+from .protocol import BASE, SIZES, Data, run_protocol
 
 # The lambda the validation sweep of docs/RESULTS.md chose (the slow CI test uses it).
 DEFAULT_LAMBDA = 10.0
-
-SIZES: dict[str, dict[str, Any]] = {
-    # what docs/RESULTS.md was made with (CPU: 2 cores shared by 6 people)
-    "default": {
-        "categories": 10,
-        "per_category": 11,
-        "val_per_category": 2,
-        "test_per_category": 4,
-        "epochs": 16,
-        "image_size": 64,
-        "lambdas": LAMBDA_GRID,
-        "selection_seeds": SELECTION_SEEDS,
-        "arm_seeds": (0, 1, 2),
-        "partner_per_category": 20,
-        "partner_epochs": 5,
-    },
-    # issue 9's full protocol at the benchmark's scale
-    "full": {
-        "categories": None,  # every category of the benchmark
-        "per_category": 20,
-        "val_per_category": 4,
-        "test_per_category": 6,
-        "epochs": 30,
-        "image_size": 96,
-        "lambdas": LAMBDA_GRID,
-        "selection_seeds": SELECTION_SEEDS,
-        "arm_seeds": ARM_SEEDS,
-        "partner_per_category": 40,
-        "partner_epochs": 8,
-    },
-}
 
 
 def cpu_seconds():
