@@ -53,7 +53,6 @@ PURE_CORES = {
     "training.nets.gala",
     "training.nets.local_fcn",
     "training.nets.resnets",
-    "training.nets.small_cnn",
     "training.partner_export",
     "training.plots",
     "training.trainer",

@@ -117,7 +117,13 @@ def partner_train_and_activate(n_categories, n_per_category, seed, epochs, time_
     config = _demo_config(epochs, seed, time_budget_s)
     as_float = images.astype(np.float32) / 255.0
     model = demo_partner.train_demo_partner(
-        list(as_float[:held_out]), list(masks[:held_out]), labels[:held_out], n_categories, config, log=log
+        list(as_float[:held_out]),
+        list(masks[:held_out]),
+        labels[:held_out],
+        n_categories,
+        config,
+        log=log,
+        codes=[CATEGORIES[k][2] for k in range(n_categories)],
     )
     path = partner_export(
         model,
@@ -126,7 +132,7 @@ def partner_train_and_activate(n_categories, n_per_category, seed, epochs, time_
         input_size=config.input_size,
         mean=demo_partner.MEAN,
         std=demo_partner.STD,
-        architecture=getattr(demo_partner, "ARCHITECTURE", "small_cnn"),
+        architecture=demo_partner.ARCHITECTURE,
     )
     # Registering computes the partner's validity report on the active images (game/partner_validity.py).
     partner = partner_register(name="experiment-demo-partner", weights_path=path, activate=False)
