@@ -4,8 +4,9 @@ its rounds look human to the game's quality rules (game/simulated_crowd.py)."""
 import numpy as np
 from PIL import Image as PILImage
 
+from annotations.map_encoding import npy_array
 from annotations.saliency import roc_auc
-from annotations.services import map_rebuild, npy_array
+from annotations.services import map_rebuild
 from game.models import Image, Round
 from game.simulated_crowd import crowd_play
 from tests.conftest import synthetic_image
@@ -32,6 +33,6 @@ def test_the_crowd_plays_until_retirement_stopping_when_the_partner_recognises(d
     assert summary["all"]["rounds"] == 30 and 0 < summary["careless_players"] < summary["players"]
     assert summary["all"]["clicks_mean"] == (15 * 10 + 15 * 140) / 30
     # The map of the project's recipe from these rounds covers the diagnostic part.
-    clickmap = map_rebuild(never.pk)
+    clickmap = map_rebuild(image_id=never.pk)
     assert clickmap.n_players == 15
     assert roc_auc(npy_array(clickmap.data), masks[never.pk]) > 0.9

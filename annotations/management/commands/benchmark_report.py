@@ -16,8 +16,8 @@ from annotations.benchmark_report import (
     map_aucs,
     saliency_aucs,
 )
+from annotations.map_encoding import npy_array
 from annotations.models import ClickMap
-from annotations.services import npy_array
 from game.models import Image
 
 
