@@ -87,9 +87,9 @@ class Stack(BenchSandbox):
         torch.manual_seed(0)
         config = DemoConfig()
         return partner_export(
-            demo_net(len(CATEGORIES), config),
+            demo_net(len(CATEGORIES), config, codes=[code for _name, _wnid, code in CATEGORIES]),
             self.tmp / "bench-demo.pt2",
-            categories=[{"wnid": wnid, "name": name} for name, wnid, _colour in CATEGORIES],
+            categories=[{"wnid": wnid, "name": name} for name, wnid, _code in CATEGORIES],
             input_size=config.input_size,
             mean=MEAN,
             std=STD,

@@ -140,11 +140,11 @@ class World(BenchSandbox):
 
         torch.manual_seed(0)
         config = DemoConfig()
-        model = demo_net(len(CATEGORIES), config)
+        model = demo_net(len(CATEGORIES), config, codes=[code for _name, _wnid, code in CATEGORIES])
         return partner_export(
             model,
             self.tmp / "media" / "partners" / "bench-demo.pt2",
-            categories=[{"wnid": wnid, "name": name} for name, wnid, _colour in CATEGORIES],
+            categories=[{"wnid": wnid, "name": name} for name, wnid, _code in CATEGORIES],
             input_size=config.input_size,
             mean=MEAN,
             std=STD,

@@ -38,7 +38,13 @@ def test_dashboard_shows_health_activity_and_the_partner(staff_client, ranked_pa
     assert 'data-status="ok">ok' in page  # database and broker
     assert "1 in the last hour" in page and '<strong id="partner">ranked</strong>' in page
     assert '<td id="stale-maps">0</td>' in page
-    assert "No game-validity report for this partner yet" in page
+    assert '<table class="dashboard-table" id="validity">' in page  # registering computed its report
+
+
+def test_a_partner_without_a_validity_report_is_said_to_have_none(staff_client, db):
+    Partner.objects.create(name="bare", architecture="exported", weights_file="bare.pt2", is_active=True)
+    page = staff_client.get("/dashboard/").content.decode()
+    assert 'id="validity-missing"' in page and 'id="validity"' not in page
 
 
 def test_dashboard_carries_its_series_as_json_and_draws_them_from_local_files(staff_client, db):
