@@ -48,7 +48,7 @@ class ConfigError(ValueError):
 @dataclass
 class TrainConfig:
     arch: str = "gala_resnet_tiny"
-    lambda_clickme: float = 10.0  # chosen on the synthetic benchmark's validation split (docs/RESULTS.md)
+    lambda_clickme: float = 10.0  # see training/experiments/synthetic_benchmark.DEFAULT_LAMBDA
     epochs: int = 30
     batch_size: int = 32
     image_size: int = 96
