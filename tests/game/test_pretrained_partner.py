@@ -106,3 +106,16 @@ def test_setup_game_refuses_a_folder_that_is_not_imagenet_style(tmp_path):
     with pytest.raises(CommandError, match="is not a folder"):
         call_command("setup_game", "--images", str(tmp_path / "missing"))
     assert not Partner.objects.exists() and not Image.objects.exists()
+
+
+@pytest.mark.django_db
+def test_setup_game_without_images_keeps_what_is_there(tmp_path, categories, capsys):
+    """`make run` on a set-up machine: images stored and a partner registered, so nothing is generated
+    or trained again."""
+    from tests.factories import ImageFactory
+
+    ImageFactory(category=categories[0])
+    Partner.objects.create(name="p", architecture="exported", weights_file="p.pt2", is_active=True)
+    call_command("setup_game", "--benchmark-dir", str(tmp_path / "bench"))
+    assert "not training" in capsys.readouterr().out
+    assert not (tmp_path / "bench").exists() and Image.objects.count() == 1 and Partner.objects.count() == 1
