@@ -9,12 +9,17 @@ a database the experiment may fill (synthetic_benchmark.main makes a throwaway o
    split-half rho; they are read back with the images, masks and labels as plain arrays.
 """
 
+import contextlib
 import dataclasses
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.dispatch import Signal
 from PIL import Image as PILImage
 
 from annotations.map_encoding import npy_array
@@ -35,6 +40,44 @@ from game.synthetic_benchmark import CATEGORIES, scene
 
 from .. import demo_partner
 from ..partner_export import partner_export
+
+
+@contextlib.contextmanager
+def throwaway_database(suffix="experiment"):
+    """A database made for the block (`<name>_<suffix>`, dropped after) with media and private files
+    in a temporary folder, which is yielded: an experiment never writes into the live database."""
+    from django.db import connection
+    from django.test.utils import override_settings
+
+    connection.settings_dict.setdefault("TEST", {})
+    connection.settings_dict["TEST"]["NAME"] = f"{connection.settings_dict['NAME']}_{suffix}"
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"clickme-{suffix}-") as folder:
+            with override_settings(MEDIA_ROOT=f"{folder}/media", PRIVATE_ROOT=f"{folder}/private"):
+                yield Path(folder)
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+@contextlib.contextmanager
+def map_receivers_off():
+    """The game's receivers queue a map rebuild on a broker after each round; inside this block they
+    are disconnected, and the caller builds the maps itself, in order (annotations.services.map_rebuild)."""
+    from annotations import receivers as annotation_receivers
+
+    receivers: list[tuple[Signal, str, Callable[..., Any]]] = [
+        (round_finished, "annotations.queue_map_rebuild", annotation_receivers.queue_map_rebuild),
+        (images_changed, "annotations.queue_maps_rebuild", annotation_receivers.queue_maps_rebuild),
+    ]
+    for signal, uid, _handler in receivers:
+        signal.disconnect(dispatch_uid=uid)
+    try:
+        yield
+    finally:
+        for signal, uid, handler in receivers:
+            signal.connect(handler, dispatch_uid=uid)
 
 
 def generate(n_categories, n_per_category, seed):
@@ -168,14 +211,7 @@ def played_maps(
 ):
     """Play the game on `images` and return their maps and what the play measured (a dict)."""
     started = time.monotonic()
-    # Map rebuilds are done here, in order; the game's receivers would queue them on a broker.
-    receivers = [
-        (round_finished, "annotations.queue_map_rebuild"),
-        (images_changed, "annotations.queue_maps_rebuild"),
-    ]
-    for signal, uid in receivers:
-        signal.disconnect(dispatch_uid=uid)
-    try:
+    with map_receivers_off():
         ids = images_into_game(images, masks, labels, Path(folder) / "images")
         log(f"imported {len(ids)} images; training the partner on {partner_per_category} images per category")
         partner = partner_train_and_activate(
@@ -196,16 +232,6 @@ def played_maps(
         # SCIENCE.md section 2: the null of split-half rho, halves of two different images
         sample = [[np.asarray(c) for _id, c in qualifying_rounds(image_id=i)] for i in ids[:40]]
         null = split_half_null(sample, images.shape[1], images.shape[2], seed=seed)
-    finally:
-        for signal, uid in receivers:
-            from annotations import receivers as annotation_receivers
-
-            handler = (
-                annotation_receivers.queue_map_rebuild
-                if uid.endswith("queue_map_rebuild")
-                else annotation_receivers.queue_maps_rebuild
-            )
-            signal.connect(handler, dispatch_uid=uid)
     return {
         "maps": np.stack(maps).astype(np.float32),
         "split_half_rho": np.asarray(rhos, dtype=np.float64),

@@ -23,7 +23,6 @@ import os
 import pickle
 import resource
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -53,31 +52,20 @@ def django_ready():
 
 def play_in_throwaway_database(images, masks, labels, n_categories, size, seed, log):
     """Run played_maps in a database made for it (and dropped after), with media in a temporary folder."""
-    from django.db import connection
-    from django.test.utils import override_settings
+    from .played_benchmark import played_maps, throwaway_database
 
-    from .played_benchmark import played_maps
-
-    connection.settings_dict.setdefault("TEST", {})
-    connection.settings_dict["TEST"]["NAME"] = f"{connection.settings_dict['NAME']}_experiment"
-    old_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    try:
-        with tempfile.TemporaryDirectory(prefix="clickme-experiment-") as folder:
-            with override_settings(MEDIA_ROOT=f"{folder}/media", PRIVATE_ROOT=f"{folder}/private"):
-                return played_maps(
-                    images,
-                    masks,
-                    labels,
-                    n_categories=n_categories,
-                    folder=folder,
-                    partner_per_category=size["partner_per_category"],
-                    partner_epochs=size["partner_epochs"],
-                    seed=seed,
-                    log=log,
-                )
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+    with throwaway_database() as folder:
+        return played_maps(
+            images,
+            masks,
+            labels,
+            n_categories=n_categories,
+            folder=folder,
+            partner_per_category=size["partner_per_category"],
+            partner_epochs=size["partner_epochs"],
+            seed=seed,
+            log=log,
+        )
 
 
 def benchmark_report(images, masks, maps_):
