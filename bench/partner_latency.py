@@ -203,7 +203,7 @@ class World(BenchSandbox):
             self.manage("train_demo_partner", "--time-budget", "60")
         else:
             path = self.partner_artifact()
-            self.manage("register_partner", "--weights", str(path), "--name", "bench-small-cnn", "--activate")
+            self.manage("register_partner", "--weights", str(path), "--name", "bench-demo", "--activate")
 
     def facts(self):
         """The active partner's row, the game settings and one imported image, read through Django."""
