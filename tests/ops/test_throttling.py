@@ -4,6 +4,8 @@ requests through (logged) rather than stopping the game."""
 
 import itertools
 import json
+import time
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
@@ -11,6 +13,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotations.models import Export
+from clickme_site import throttles
 from clickme_site.settings import base
 from clickme_site.throttles import parse_rate
 from game.models import Player, Round
@@ -21,9 +24,13 @@ _ips = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
-def _fresh_counters(settings):
-    """Counters of earlier tests (same IP, same user ids after a flush) must not count here."""
+def _fresh_counters(settings, monkeypatch):
+    """Counters of earlier tests (same IP, same user ids after a flush) must not count here. The
+    throttle's clock is pinned half a second into a day (so into a window of every period), since
+    its windows are fixed: requests either side of a minute's turn would count in two windows."""
     cache.delete_pattern("throttle:*")
+    pinned = (time.time() // 86400) * 86400 + 0.5
+    monkeypatch.setattr(throttles, "time", SimpleNamespace(time=lambda: pinned))
     settings.CLICKME_THROTTLE_RATES = {name: "" for name in settings.CLICKME_THROTTLE_RATES}
 
 
