@@ -15,7 +15,7 @@ from training.experiments.synthetic_benchmark import DEFAULT_LAMBDA
 
 @pytest.mark.slow
 def test_clickme_supervision_raises_attention_alignment_above_lambda_zero(db, tmp_path):
-    n_categories, per_category = 8, 6
+    n_categories, per_category = 8, 8
     images, masks, labels = generate(n_categories, per_category, seed=5)
     played = played_maps(
         images,
@@ -24,14 +24,15 @@ def test_clickme_supervision_raises_attention_alignment_above_lambda_zero(db, tm
         n_categories=n_categories,
         folder=tmp_path,
         partner_per_category=12,
-        partner_epochs=3,
+        partner_steps=1400,  # steps, not seconds: the same partner on a loaded machine
         seed=5,
         log=lambda *a: None,
     )
     crowd = played["crowd"]
+    assert played["partner"]["validity_refusal"] is None, played["partner"]["validity"]  # a game that can be lost
     assert crowd["flagged_rounds"] == 0 and (played["n_players"] == 15).all()
     data = Data(images, labels, played["maps"], np.arange(len(labels)) // n_categories, n_categories)
-    train_idx, _val, test_idx = splits(data, 0, val_per_category=0, test_per_category=2)
+    train_idx, _val, test_idx = splits(data, 0, val_per_category=0, test_per_category=4)
     small = replace(BASE, epochs=15, image_size=64)
     rho = {}
     for value in (0.0, DEFAULT_LAMBDA):
@@ -39,5 +40,6 @@ def test_clickme_supervision_raises_attention_alignment_above_lambda_zero(db, tm
         rho[value] = scores(model, data, test_idx, small.image_size)["attention_rho"]
     # Per test image, paired: the supervised network's rho is higher beyond chance and by 0.05 on average.
     paired = metrics.paired_test(rho[DEFAULT_LAMBDA], rho[0.0])
-    summary = (np.nanmean(rho[0.0]), np.nanmean(rho[DEFAULT_LAMBDA]), paired)
+    summary = (np.nanmean(rho[0.0]), np.nanmean(rho[DEFAULT_LAMBDA]), paired, played["partner"]["validity"])
+    print(f"attention rho lambda 0 {summary[0]:.3f}, lambda {DEFAULT_LAMBDA:g} {summary[1]:.3f}; paired {paired}")
     assert paired["mean_difference"] > 0.05 and paired["p_wilcoxon"] < 0.01, summary

@@ -25,18 +25,17 @@ def small_benchmark(db, tmp_path):
 
 @pytest.mark.slow
 def test_demo_partner_meets_the_game_targets_and_is_registered(small_benchmark, capsys):
-    call_command("train_demo_partner", "--time-budget", "240", "--threads", "2")
+    # steps, not seconds: the same partner on a loaded machine (about 150 s here, 2 threads)
+    call_command("train_demo_partner", "--steps", "1500", "--threads", "2")
     out = capsys.readouterr().out
     with capsys.disabled():
         print(out)  # the measured targets, for the README
     partner = Partner.objects.get(is_active=True)
     validity = partner.metrics["val_validity"]
     assert validity["n_outputs"] == N_CATEGORIES and validity["top_k"] == 1
-    # zero clicks: issue 8's target is at most twice chance, and it is MISSED (README "The synthetic
-    # benchmark and the demo partner": 2.1x chance here, 2.5-3.5x at 64 categories; the bars show faintly
-    # through the noise). Held here: three times chance, so a regression that reads more is caught.
-    # careful: at least 85%; careless (30 clicks): at most half the careful.
-    assert validity["zero_click_win"] <= 3 * validity["chance"], out
+    # issue 8's targets: zero clicks at most twice chance; careful at least 85%; careless (30 clicks) at
+    # most half the careful
+    assert validity["zero_click_win"] <= 2 * validity["chance"], out
     assert validity["careful_win"] >= 0.85, out
     assert validity["careless_win"] <= validity["careful_win"] / 2, out
     assert validity["careful_median_clicks"] is not None and validity["careful_median_ms"] <= 7000
@@ -56,7 +55,7 @@ def test_the_benchmark_is_unreadable_through_the_noise():
     rng = np.random.default_rng(4)
     train = [(scene(rng, k % N_CATEGORIES), k % N_CATEGORIES) for k in range(N_CATEGORIES * 24)]
     held_out = [(scene(rng, k % N_CATEGORIES), k % N_CATEGORIES) for k in range(N_CATEGORIES * 8)]
-    config = DemoConfig(time_budget_s=90)
+    config = DemoConfig(steps=800)  # about 70 s here
     noise_only = dataclasses.replace(
         config, pretrain_fraction=0.0, careful_fraction=0.0, careless_fraction=0.0, zero_fraction=1.0, label_reveal=0.0
     )

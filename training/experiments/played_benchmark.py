@@ -110,11 +110,11 @@ def images_into_game(images, masks, labels, folder):
     return ids
 
 
-def _demo_config(epochs, seed, time_budget_s):
-    """The demo partner's config with the game's reveal settings (only the fields its DemoConfig has:
-    an epoch count or a time budget, whichever the demo partner trains by)."""
+def _demo_config(steps, seed, time_budget_s):
+    """The demo partner's config with the game's reveal settings: trained for `steps` steps, or for
+    time_budget_s seconds when steps is None."""
     wanted = {
-        "epochs": epochs,
+        "steps": steps,
         "seed": seed,
         "time_budget_s": time_budget_s,
         "bubble_px": settings.CLICKME["PARTNER_BUBBLE_PX"],
@@ -153,11 +153,11 @@ def partner_top1(partner, images, masks, labels, n_clicks=None, seed=1):
     return {"top1": float((predicted == np.asarray(labels)).mean())}
 
 
-def partner_train_and_activate(n_categories, n_per_category, seed, epochs, time_budget_s, folder, log):
+def partner_train_and_activate(n_categories, n_per_category, seed, steps, time_budget_s, folder, log):
     """Train the demo partner on its own images (not the experiment's), register and activate it."""
     images, masks, labels = generate(n_categories, n_per_category, seed)
     held_out = len(labels) - max(n_categories * 2, len(labels) // 8)
-    config = _demo_config(epochs, seed, time_budget_s)
+    config = _demo_config(steps, seed, time_budget_s)
     as_float = images.astype(np.float32) / 255.0
     model = demo_partner.train_demo_partner(
         list(as_float[:held_out]),
@@ -203,7 +203,7 @@ def played_maps(
     n_categories,
     folder,
     partner_per_category=30,
-    partner_epochs=8,
+    partner_steps=None,
     partner_time_budget_s=240.0,
     careless_fraction=0.2,
     seed=0,
@@ -215,7 +215,7 @@ def played_maps(
         ids = images_into_game(images, masks, labels, Path(folder) / "images")
         log(f"imported {len(ids)} images; training the partner on {partner_per_category} images per category")
         partner = partner_train_and_activate(
-            n_categories, partner_per_category, seed + 7919, partner_epochs, partner_time_budget_s, folder, log
+            n_categories, partner_per_category, seed + 7919, partner_steps, partner_time_budget_s, folder, log
         )
         log(f"partner: {partner}")
         mask_of = dict(zip(ids, masks, strict=True))

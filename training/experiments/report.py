@@ -181,7 +181,7 @@ def write_results(path, figures_dir, outcome, played, bench, data, masks, size, 
             "selection_seeds",
             "arm_seeds",
             "partner_per_category",
-            "partner_epochs",
+            "partner_steps",
         )
         if size[key] != full[key]
     ]

@@ -62,7 +62,7 @@ def play_in_throwaway_database(images, masks, labels, n_categories, size, seed, 
             n_categories=n_categories,
             folder=folder,
             partner_per_category=size["partner_per_category"],
-            partner_epochs=size["partner_epochs"],
+            partner_steps=size["partner_steps"],
             seed=seed,
             log=log,
         )
@@ -94,7 +94,9 @@ def main(argv=None):
     parser.add_argument("--selection-seeds", type=int, help="how many seeds select lambda")
     parser.add_argument("--arm-seeds", type=int, help="how many seeds per arm")
     parser.add_argument("--partner-per-category", type=int, help="the demo partner's training images per category")
-    parser.add_argument("--partner-epochs", type=int)
+    parser.add_argument(
+        "--partner-steps", type=int, help="train the demo partner for this many steps (default: its time budget)"
+    )
     parser.add_argument("--val-per-category", type=int)
     parser.add_argument("--test-per-category", type=int)
     parser.add_argument("--seed", type=int, default=0, help="the data's seed")
@@ -120,7 +122,7 @@ def main(argv=None):
         "epochs",
         "image_size",
         "partner_per_category",
-        "partner_epochs",
+        "partner_steps",
         "val_per_category",
         "test_per_category",
     ):

@@ -45,13 +45,19 @@ class Command(BaseCommand):
         parser.add_argument("--if-none", action="store_true", help="do nothing when a partner is registered")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--time-budget", type=float, default=DemoConfig.time_budget_s, help="seconds of training")
+        parser.add_argument(
+            "--steps",
+            type=int,
+            default=None,
+            help="train for this many steps instead (the same partner on any machine)",
+        )
         parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's own)")
         parser.add_argument("--eval-images", type=int, default=256, help="val images played for the targets")
         parser.add_argument(
             "--eval-rounds", type=int, default=256, help="rounds of each kind at least (images replayed with new noise)"
         )
 
-    def handle(self, *args, if_none, seed, time_budget, threads, eval_images, eval_rounds, **options):
+    def handle(self, *args, if_none, seed, time_budget, steps, threads, eval_images, eval_rounds, **options):
         if if_none and Partner.objects.exists():
             self.stdout.write("a partner is registered already; not training")
             return
@@ -69,6 +75,7 @@ class Command(BaseCommand):
         config = DemoConfig(
             seed=seed,
             time_budget_s=time_budget,
+            steps=steps,
             bubble_px=rules.partner_bubble_px,
             noise_std=rules.noise_std,
             crop_px=rules.partner_crop_px,
