@@ -133,6 +133,10 @@ class World(BenchSandbox):
         self.gunicorn_log = self.tmp / "gunicorn.log"
         self.port = None
         self.env.update({"CLICKME_PLAYS_PER_IMAGE": str(10**9), "CLICKME_TORCH_THREADS": "1"})
+        # Players with no think time outrun the per-session and per-IP limits a person never meets (40 round
+        # starts a minute): the limits are raised out of reach, while every request still counts in Redis.
+        for scope in ("ROUND_START", "CLICKS", "GAME"):
+            self.env[f"CLICKME_THROTTLE_{scope}"] = self.env[f"CLICKME_THROTTLE_{scope}_IP"] = "1000000/min"
         if args.omp_threads:
             self.env["OMP_NUM_THREADS"] = str(args.omp_threads)
 

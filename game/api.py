@@ -1,5 +1,8 @@
 """The players' JSON API (API.md "Players"): thin views that parse, call a service and serialise."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -163,6 +166,22 @@ class ClicksAnswerSerializer(serializers.Serializer):
     score = serializers.IntegerField()
 
 
+class AnswerThenWrite(Response):
+    """A response that runs `after` when the WSGI server closes it, which it does once the response is
+    sent: the player does not wait for writes the answer does not depend on (they log their own errors)."""
+
+    def __init__(self, data: Any, *, after: list[Callable[[], None]]) -> None:
+        super().__init__(data)
+        self.after = after
+
+    def close(self) -> None:
+        try:
+            for work in self.after:
+                work()
+        finally:
+            super().close()  # then Django's request_finished (which closes old database connections)
+
+
 class ClicksView(PlayerView):
     @extend_schema(
         request=inline_serializer(
@@ -178,10 +197,12 @@ class ClicksView(PlayerView):
         player_id = services.player_id_for_session(
             session=self.request.session, ip=self.request.META.get("REMOTE_ADDR", "")
         )
+        after_answer: list[Callable[[], None]] = []
         round_, guesses, recognized = services.clicks_record(
-            player=player_id, round_id=round_id, raw_clicks=request.data["clicks"]
+            player=player_id, round_id=round_id, raw_clicks=request.data["clicks"], after_answer=after_answer.append
         )
-        return Response({"guesses": guesses, "recognized": recognized, "state": round_.state, "score": round_.score})
+        answer = {"guesses": guesses, "recognized": recognized, "state": round_.state, "score": round_.score}
+        return AnswerThenWrite(answer, after=after_answer)
 
 
 class FinishAnswerSerializer(serializers.Serializer):

@@ -1,19 +1,27 @@
 """What the partner network sees of an image (SCIENCE.md section 1): numpy only, no Django."""
 
 import numpy as np
-from scipy import ndimage
+
+
+def _squares(clicks_xy, height, width, bubble_px):
+    """(y0, y1, x0, x1) of each click's bubble_px square, clipped to the image; clicks outside the
+    image reveal nothing. The square is the footprint of a maximum filter of size bubble_px centred on
+    the click (for an even size one pixel more on the low side, as scipy.ndimage centres it)."""
+    xy = np.asarray(clicks_xy, dtype=np.int64).reshape(-1, 2)
+    inside = (xy[:, 0] >= 0) & (xy[:, 0] < width) & (xy[:, 1] >= 0) & (xy[:, 1] < height)
+    xy = xy[inside]
+    low, high = bubble_px - 1 - bubble_px // 2, bubble_px // 2
+    x0, x1 = np.clip(xy[:, 0] - low, 0, width), np.clip(xy[:, 0] + high + 1, 0, width)
+    y0, y1 = np.clip(xy[:, 1] - low, 0, height), np.clip(xy[:, 1] + high + 1, 0, height)
+    return zip(y0.tolist(), y1.tolist(), x0.tolist(), x1.tolist(), strict=True)
 
 
 def reveal_mask(clicks_xy, height, width, bubble_px):
     """Boolean (height, width) mask: a bubble_px square revealed around every click centre."""
-    indicator = np.zeros((height, width), dtype=bool)
-    if len(clicks_xy):
-        xy = np.asarray(clicks_xy, dtype=np.int64).reshape(-1, 2)
-        inside = (xy[:, 0] >= 0) & (xy[:, 0] < width) & (xy[:, 1] >= 0) & (xy[:, 1] < height)
-        xy = xy[inside]
-        indicator[xy[:, 1], xy[:, 0]] = True
-    # A maximum filter of the click indicator is the union of the squares centred on the clicks.
-    return ndimage.maximum_filter(indicator, size=bubble_px, mode="constant", cval=False)
+    mask = np.zeros((height, width), dtype=bool)
+    for y0, y1, x0, x1 in _squares(clicks_xy, height, width, bubble_px):
+        mask[y0:y1, x0:x1] = True
+    return mask
 
 
 def noise_background(crop, seed, noise_std):
@@ -36,7 +44,12 @@ def partner_view(image, clicks_xy, seed, crop_px=224, bubble_px=21, noise_std=0.
     height, width = image.shape[:2]
     top, left = (height - crop_px) // 2, (width - crop_px) // 2
     crop = centre_crop(image, crop_px)
-    mask = reveal_mask(clicks_xy, height, width, bubble_px)[top : top + crop_px, left : left + crop_px]
-    if background is None:
-        background = noise_background(crop, seed, noise_std)
-    return np.where(mask[..., None], crop, background)
+    view = noise_background(crop, seed, noise_std) if background is None else background.copy()
+    # Each square is pasted from the image (overlaps paste the same pixels): a few microseconds a click,
+    # where masking the whole view costs milliseconds.
+    for y0, y1, x0, x1 in _squares(clicks_xy, height, width, bubble_px):
+        y0, y1 = max(y0 - top, 0), min(y1 - top, crop_px)
+        x0, x1 = max(x0 - left, 0), min(x1 - left, crop_px)
+        if y0 < y1 and x0 < x1:
+            view[y0:y1, x0:x1] = crop[y0:y1, x0:x1]
+    return view

@@ -1,9 +1,11 @@
 """Writes of the game: players, rounds, clicks and the partner's verdict (HackSoft-style services)."""
 
+import functools
 import hashlib
 import hmac
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -11,7 +13,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from clickme_site.errors import Conflict, NotFound, ServiceError
@@ -26,6 +28,8 @@ from .signals import images_changed, round_finished
 from .win_rule import win_top_k
 
 log = logging.getLogger(__name__)
+# A click post waits this long for the partner's forward; past it the answer carries no guesses (logged).
+PARTNER_TIMEOUT_S = 30.0
 
 
 def game_setting(name: str) -> Any:
@@ -169,6 +173,7 @@ def _locked_round(player: Player | int | None, round_id: int) -> Round:
     round_ = (
         Round.objects.select_for_update(of=("self",))
         .select_related("image", "partner")
+        .defer("partner__metrics")  # the validity report: not needed to play, and it grows with the images
         .filter(pk=round_id, player=player)
         .first()
     )
@@ -195,33 +200,54 @@ def _round_background(round_id: int, image_id: int, file_name: str) -> np.ndarra
     return background
 
 
-def partner_guesses(round_: Round) -> tuple[list[dict[str, Any]], bool]:
-    """Ask the round's partner about what the round's clicks reveal: (guesses, recognized)."""
+def _partner_submit(round_: Round) -> Future | None:
+    """Render what the round's clicks reveal and queue it for the partner's forward thread
+    (game/partner.py ForwardBatcher); None when the round has no partner. Never raises: a failure is
+    returned as a failed Future, so it cannot undo the clicks' transaction this runs in."""
+    partner = round_.partner
+    if partner is None:
+        return None
+    try:
+        from . import partner as partner_runtime  # torch is loaded by the processes that play, not by every one
+
+        spec = partner_runtime.PartnerSpec(
+            architecture=partner.architecture,
+            weights_path=partner.weights_file,
+            n_outputs=len(partner.category_mapping),
+            input_size=partner.input_size,
+            mean=tuple(partner.mean),
+            std=tuple(partner.std),
+        )
+        runtime = partner_runtime.runtime_for(partner.pk, spec, game_setting("TORCH_THREADS"))
+        image = _image_array(round_.image_id, round_.image.file.name)
+        view = partner_view(
+            image,
+            [(x, y) for x, y, _t in round_.clicks],
+            seed=round_.pk,
+            background=_round_background(round_.pk, round_.image_id, round_.image.file.name),
+            crop_px=game_setting("PARTNER_CROP_PX"),
+            bubble_px=game_setting("PARTNER_BUBBLE_PX"),
+            noise_std=game_setting("NOISE_STD"),
+        )
+        return runtime.submit(view)
+    except Exception as error:
+        failed: Future = Future()
+        failed.set_exception(error)
+        return failed
+
+
+def partner_guesses(round_: Round, pending: Future | None = None) -> tuple[list[dict[str, Any]], bool]:
+    """What the round's partner makes of the round's clicks: (guesses, recognized). `pending` is the
+    forward `_partner_submit` queued for these clicks (queued here when not given)."""
     partner = round_.partner
     if partner is None:
         return [], False
-    from . import partner as partner_runtime  # torch is loaded by the processes that play, not by every one
+    if pending is None:
+        pending = _partner_submit(round_)
+    assert pending is not None
+    from . import partner as partner_runtime
 
-    spec = partner_runtime.PartnerSpec(
-        architecture=partner.architecture,
-        weights_path=partner.weights_file,
-        n_outputs=len(partner.category_mapping),
-        input_size=partner.input_size,
-        mean=tuple(partner.mean),
-        std=tuple(partner.std),
-    )
-    runtime = partner_runtime.runtime_for(partner.pk, spec, game_setting("TORCH_THREADS"))
-    image = _image_array(round_.image_id, round_.image.file.name)
-    view = partner_view(
-        image,
-        [(x, y) for x, y, _t in round_.clicks],
-        seed=round_.pk,
-        background=_round_background(round_.pk, round_.image_id, round_.image.file.name),
-        crop_px=game_setting("PARTNER_CROP_PX"),
-        bubble_px=game_setting("PARTNER_BUBBLE_PX"),
-        noise_std=game_setting("NOISE_STD"),
-    )
-    probabilities = runtime.predict(view[None])[0]
+    probabilities = pending.result(timeout=PARTNER_TIMEOUT_S)
     k = win_top_k(len(partner.category_mapping), game_setting("WIN_TOP_K"))
     guesses = []
     for index, probability in partner_runtime.top_k(probabilities, max(5, k)):
@@ -232,6 +258,22 @@ def partner_guesses(round_: Round) -> tuple[list[dict[str, Any]], bool]:
     return guesses[:5], recognized
 
 
+def _guesses_save(round_id: int, n_clicks: int, guesses: list[dict[str, Any]]) -> None:
+    """Keep an open round's latest guesses, unless a later post has stored clicks since (its own
+    guesses are newer). They are a display copy (the answer already carries them), so on PostgreSQL
+    this commit does not wait for the WAL flush: a crash may lose the last fraction of a second of
+    guesses, never a click or a score. Failures are logged, never raised: this may run after the
+    answer has been sent."""
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            Round.objects.filter(pk=round_id, state=Round.State.OPEN, n_clicks=n_clicks).update(last_guesses=guesses)
+    except Exception:
+        log.exception("round %s: could not keep the partner's guesses", round_id)
+
+
 def round_score(elapsed_ms: float, time_limit_ms: int) -> int:
     # SCIENCE.md section 1: round(100 * (1 - elapsed / limit)) for a won round.
     elapsed_ms = min(max(elapsed_ms, 0), time_limit_ms)
@@ -239,13 +281,22 @@ def round_score(elapsed_ms: float, time_limit_ms: int) -> int:
 
 
 def clicks_record(
-    *, player: Player | int | None, round_id: int, raw_clicks: Any
+    *,
+    player: Player | int | None,
+    round_id: int,
+    raw_clicks: Any,
+    after_answer: Callable[[Callable[[], None]], None] | None = None,
 ) -> tuple[Round, list[dict[str, Any]], bool]:
     """Store the new clicks of an open round, then let the partner look; returns (round, guesses, recognized).
 
-    The clicks are validated and appended under a row lock and committed before the partner runs, so
-    concurrent posts of one round are applied one after the other, no click is lost or stored twice,
-    and a failing partner costs the answer its guesses, never the clicks. A post after the time
+    `after_answer`, when given, takes the write that keeps an open round's latest guesses (a display
+    copy) to run once the answer is sent (the API runs it when the response closes); otherwise it runs
+    here.
+
+    The clicks are validated and appended under a row lock and committed before the partner's answer
+    is read (its forward is queued first, so it runs while the clicks commit), so concurrent posts of
+    one round are applied one after the other, no click is lost or stored twice, and a failing partner
+    costs the answer its guesses, never the clicks. A post after the time
     limit closes the round (kept) and is refused with 409 round_closed.
 
     Once the clicks are committed nothing may turn the answer into an error (the browser would send
@@ -256,12 +307,16 @@ def clicks_record(
     appended = _clicks_append(player, round_id, raw_clicks, now)
     if appended is None:
         raise Conflict("the round's time is up", "round_closed")
-    round_, last_t_ms = appended
+    round_, last_t_ms, pending = appended
     guesses: list[dict[str, Any]] = []
     try:
-        guesses, recognized = partner_guesses(round_)
+        guesses, recognized = partner_guesses(round_, pending)
         if not recognized:
-            Round.objects.filter(pk=round_.pk, state=Round.State.OPEN).update(last_guesses=guesses)
+            save = functools.partial(_guesses_save, round_.pk, round_.n_clicks, guesses)
+            if after_answer is None:
+                save()
+            else:
+                after_answer(save)
             round_.last_guesses = guesses
             return round_, guesses, False
         return _round_win(player, round_id, guesses, last_t_ms, now), guesses, True
@@ -280,8 +335,10 @@ def clicks_record(
 @transaction.atomic
 def _clicks_append(
     player: Player | int | None, round_id: int, raw_clicks: Any, now: datetime
-) -> tuple[Round, int] | None:
-    """Validate and store the clicks; (round, t_ms of the last new click), or None when time is up."""
+) -> tuple[Round, int, Future | None] | None:
+    """Validate and store the clicks; (round, t_ms of the last new click, the partner's queued
+    forward), or None when time is up. The forward is queued before the clicks are written, so it
+    runs while this transaction commits; its answer is read only after the commit."""
     round_ = _locked_round(player, round_id)
     if round_.state != Round.State.OPEN:
         raise Conflict(f"the round is {round_.state}", "round_closed")
@@ -303,8 +360,9 @@ def _clicks_append(
         raise ServiceError(str(error), error.code) from error
     round_.clicks = round_.clicks + clicks
     round_.n_clicks = len(round_.clicks)
+    pending = _partner_submit(round_)
     round_.save(update_fields=["clicks", "n_clicks"])
-    return round_, clicks[-1][2]
+    return round_, clicks[-1][2], pending
 
 
 @transaction.atomic

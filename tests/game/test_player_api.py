@@ -213,3 +213,40 @@ def test_a_broken_partner_answers_no_guesses_and_keeps_the_clicks(player_client,
     assert response.status_code == 200
     assert response.json() == {"guesses": [], "recognized": False, "state": "open", "score": 0}
     assert stored(body["round_id"]) == ("open", 0, 2, [[4, 4, 100], [5, 5, 150]])
+
+
+def test_a_forward_that_fails_on_the_forward_thread_answers_no_guesses_and_keeps_the_clicks(
+    player_client, unrecognised_images, ranked_partner, monkeypatch
+):
+    from game.partner import PartnerRuntime
+
+    body = player_client.start()
+
+    def fails(self, views):
+        raise RuntimeError("out of memory in the forward")
+
+    monkeypatch.setattr(PartnerRuntime, "predict", fails)
+    response = player_client.clicks(body["round_id"], [[4, 4, 100], [5, 5, 150]])
+    assert response.status_code == 200
+    assert response.json() == {"guesses": [], "recognized": False, "state": "open", "score": 0}
+    assert stored(body["round_id"]) == ("open", 0, 2, [[4, 4, 100], [5, 5, 150]])
+    monkeypatch.undo()
+    again = player_client.clicks(body["round_id"], [[6, 6, 200]])  # the same runtime answers again
+    assert again.status_code == 200 and again.json()["guesses"]
+
+
+def test_the_guesses_are_kept_once_the_answer_is_sent_and_an_older_post_never_overwrites_newer(
+    player_client, unrecognised_images, ranked_partner
+):
+    from game import services
+
+    body = player_client.start()
+    first = player_client.clicks(body["round_id"], [[4, 4, 100]])
+    assert first.status_code == 200 and first.json()["guesses"]
+    # the test client closes the response as a WSGI server does once it is sent: the write has run
+    assert Round.objects.get(pk=body["round_id"]).last_guesses == first.json()["guesses"]
+    second = player_client.clicks(body["round_id"], [[5, 5, 150]])
+    assert Round.objects.get(pk=body["round_id"]).last_guesses == second.json()["guesses"]
+    # the first post's write, late (it counted one click): the second post's guesses stay
+    services._guesses_save(body["round_id"], 1, [{"category_id": None, "name": "stale", "probability": 1.0}])
+    assert Round.objects.get(pk=body["round_id"]).last_guesses == second.json()["guesses"]

@@ -1,4 +1,6 @@
 import numpy as np
+import pytest
+from scipy import ndimage
 
 from game.reveal import noise_background, partner_view, reveal_mask
 
@@ -35,3 +37,25 @@ def test_background_is_darkened_clipped_noise_seeded_by_round():
     assert a.min() >= 0 and a.max() <= 1
     # clip(0.5 + N(0, 0.4) - 0.5): mean of a clipped N(0, 0.4) at 0 is 0.4 / sqrt(2 pi) ~ 0.16
     assert abs(a.mean() - 0.4 / np.sqrt(2 * np.pi)) < 0.01
+
+
+@pytest.mark.parametrize("bubble_px", [21, 14, 1])
+def test_the_view_is_exactly_the_maximum_filter_rule(bubble_px):
+    """SCIENCE.md section 1's reveal, written as its definition: the crop where a maximum filter of
+    the click indicator is set (clicks anywhere in the image, the crop's border too), noise elsewhere."""
+    rng = np.random.default_rng(bubble_px)
+    image = rng.random((256, 300, 3), dtype=np.float32)
+    clicks = [(int(x), int(y)) for x, y in rng.integers(-20, 320, (60, 2))] + [(0, 0), (299, 255), (30, 16)]
+    indicator = np.zeros((256, 300), dtype=bool)
+    for x, y in clicks:
+        if 0 <= x < 300 and 0 <= y < 256:
+            indicator[y, x] = True
+    mask = ndimage.maximum_filter(indicator, size=bubble_px, mode="constant", cval=False)
+    assert np.array_equal(reveal_mask(clicks, 256, 300, bubble_px), mask)
+    top, left = (256 - 224) // 2, (300 - 224) // 2
+    crop = image[top : top + 224, left : left + 224]
+    expected = np.where(mask[top : top + 224, left : left + 224, None], crop, noise_background(crop, 5, 0.4))
+    background = noise_background(crop, 5, 0.4)
+    assert np.array_equal(partner_view(image, clicks, seed=5, bubble_px=bubble_px), expected)
+    assert np.array_equal(partner_view(image, clicks, seed=5, bubble_px=bubble_px, background=background), expected)
+    assert np.array_equal(background, noise_background(crop, 5, 0.4))  # the round's cached background is not written

@@ -118,8 +118,8 @@ def test_a_connection_dropped_after_the_clicks_commit_still_answers_200_with_the
         pid = cursor.fetchone()[0]
     original = services.partner_guesses
 
-    def guesses_then_drop(round_):
-        answer = original(round_)
+    def guesses_then_drop(round_, pending=None):
+        answer = original(round_, pending)
         terminate_backend(pid)  # after the clicks' commit, before the answer's writes
         return answer
 
