@@ -49,6 +49,11 @@ def throwaway_database(suffix="experiment"):
     from django.db import connection
     from django.test.utils import override_settings
 
+    if connection.vendor != "postgresql":  # the map and quality queries use PostgreSQL's JSON functions
+        raise RuntimeError(
+            f"the experiment needs PostgreSQL, and the database is {connection.vendor}: set DATABASE_URL "
+            "(e.g. postgres://postgres@127.0.0.1:5432/clickme)"
+        )
     connection.settings_dict.setdefault("TEST", {})
     connection.settings_dict["TEST"]["NAME"] = f"{connection.settings_dict['NAME']}_{suffix}"
     old_name = connection.settings_dict["NAME"]
