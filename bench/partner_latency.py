@@ -445,7 +445,7 @@ def _bare_setup(facts):
 
     torch.set_num_threads(1)  # as game.partner.runtime_for does with CLICKME_TORCH_THREADS=1
     row = facts["partner"]
-    spec = partner_runtime.PartnerSpec(  # as game/services.py partner_guesses builds it
+    spec = partner_runtime.PartnerSpec(  # as PartnerSpec.of builds it from the row (game/partner_play.py)
         architecture=row["architecture"],
         weights_path=row["weights_file"],
         n_outputs=row["n_outputs"],

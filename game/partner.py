@@ -39,6 +39,18 @@ class PartnerSpec:
     mean: tuple
     std: tuple
 
+    @classmethod
+    def of(cls, partner):
+        """The spec of a registered partner (a game.models.Partner row, or anything with its fields)."""
+        return cls(
+            architecture=partner.architecture,
+            weights_path=partner.weights_file,
+            n_outputs=len(partner.category_mapping),
+            input_size=partner.input_size,
+            mean=tuple(partner.mean),
+            std=tuple(partner.std),
+        )
+
 
 def read_artifact_meta(path):
     """The metadata of an exported artifact, or PartnerLoadError when it is not one."""

@@ -59,15 +59,7 @@ def _round_image(image, targets):
 def _runtime(partner):
     from . import partner as partner_runtime  # torch, in the process that computes the report
 
-    spec = partner_runtime.PartnerSpec(
-        architecture=partner.architecture,
-        weights_path=partner.weights_file,
-        n_outputs=len(partner.category_mapping),
-        input_size=partner.input_size,
-        mean=tuple(partner.mean),
-        std=tuple(partner.std),
-    )
-    return partner_runtime.PartnerRuntime(spec)
+    return partner_runtime.PartnerRuntime(partner_runtime.PartnerSpec.of(partner))
 
 
 def partner_validity_compute(partner, *, n_images=None, rounds_per_image=None, seed=0):

@@ -7,29 +7,22 @@ import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
-import numpy as np
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clickme_site.errors import Conflict, NotFound, ServiceError
 
-from . import moderation, nicknames, selectors
+from . import moderation, nicknames, partner_play, selectors
 from .click_rules import ClickRejected, validate_clicks
-from .images import as_float_array
 from .models import COMPLETED_STATES, Partner, Player, Round
-from .reveal import centre_crop, noise_background, partner_view
 from .selectors import SESSION_PLAYER_KEY, session_player
 from .signals import images_changed, round_finished
-from .win_rule import win_top_k
 
 log = logging.getLogger(__name__)
-# A click post waits this long for the partner's forward; past it the answer carries no guesses (logged).
-PARTNER_TIMEOUT_S = 30.0
 
 
 def game_setting(name: str) -> Any:
@@ -182,98 +175,6 @@ def _locked_round(player: Player | int | None, round_id: int) -> Round:
     return round_
 
 
-@lru_cache(maxsize=64)
-def _image_array(image_id: int, file_name: str) -> np.ndarray:
-    from django.core.files.storage import default_storage
-    from PIL import Image as PILImage
-
-    with default_storage.open(file_name, "rb") as handle, PILImage.open(handle) as image:
-        return as_float_array(image)
-
-
-@lru_cache(maxsize=64)
-def _round_background(round_id: int, image_id: int, file_name: str) -> np.ndarray:
-    """The round's noise background: the same for every post of the round, so made once per process."""
-    crop = centre_crop(_image_array(image_id, file_name), game_setting("PARTNER_CROP_PX"))
-    background = noise_background(crop, round_id, game_setting("NOISE_STD"))
-    background.setflags(write=False)
-    return background
-
-
-def _partner_submit(round_: Round) -> Future | None:
-    """Render what the round's clicks reveal and queue it for the partner's forward thread
-    (game/partner.py ForwardBatcher); None when the round has no partner. Never raises: a failure is
-    returned as a failed Future, so it cannot undo the clicks' transaction this runs in."""
-    partner = round_.partner
-    if partner is None:
-        return None
-    try:
-        from . import partner as partner_runtime  # torch is loaded by the processes that play, not by every one
-
-        spec = partner_runtime.PartnerSpec(
-            architecture=partner.architecture,
-            weights_path=partner.weights_file,
-            n_outputs=len(partner.category_mapping),
-            input_size=partner.input_size,
-            mean=tuple(partner.mean),
-            std=tuple(partner.std),
-        )
-        runtime = partner_runtime.runtime_for(partner.pk, spec, game_setting("TORCH_THREADS"))
-        image = _image_array(round_.image_id, round_.image.file.name)
-        view = partner_view(
-            image,
-            [(x, y) for x, y, _t in round_.clicks],
-            seed=round_.pk,
-            background=_round_background(round_.pk, round_.image_id, round_.image.file.name),
-            crop_px=game_setting("PARTNER_CROP_PX"),
-            bubble_px=game_setting("PARTNER_BUBBLE_PX"),
-            noise_std=game_setting("NOISE_STD"),
-        )
-        return runtime.submit(view)
-    except Exception as error:
-        failed: Future = Future()
-        failed.set_exception(error)
-        return failed
-
-
-def partner_guesses(round_: Round, pending: Future | None = None) -> tuple[list[dict[str, Any]], bool]:
-    """What the round's partner makes of the round's clicks: (guesses, recognized). `pending` is the
-    forward `_partner_submit` queued for these clicks (queued here when not given)."""
-    partner = round_.partner
-    if partner is None:
-        return [], False
-    if pending is None:
-        pending = _partner_submit(round_)
-    assert pending is not None
-    from . import partner as partner_runtime
-
-    probabilities = pending.result(timeout=PARTNER_TIMEOUT_S)
-    k = win_top_k(len(partner.category_mapping), game_setting("WIN_TOP_K"))
-    guesses = []
-    for index, probability in partner_runtime.top_k(probabilities, max(5, k)):
-        category_id, label = partner.category_mapping[index]
-        guesses.append({"category_id": category_id, "name": label, "probability": round(probability, 4)})
-    # SCIENCE.md section 1: won when the category is in the partner's top k (game/win_rule.py)
-    recognized = any(g["category_id"] == round_.image.category_id for g in guesses[:k])
-    return guesses[:5], recognized
-
-
-def _guesses_save(round_id: int, n_clicks: int, guesses: list[dict[str, Any]]) -> None:
-    """Keep an open round's latest guesses, unless a later post has stored clicks since (its own
-    guesses are newer). They are a display copy (the answer already carries them), so on PostgreSQL
-    this commit does not wait for the WAL flush: a crash may lose the last fraction of a second of
-    guesses, never a click or a score. Failures are logged, never raised: this may run after the
-    answer has been sent."""
-    try:
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            Round.objects.filter(pk=round_id, state=Round.State.OPEN, n_clicks=n_clicks).update(last_guesses=guesses)
-    except Exception:
-        log.exception("round %s: could not keep the partner's guesses", round_id)
-
-
 def round_score(elapsed_ms: float, time_limit_ms: int) -> int:
     # SCIENCE.md section 1: round(100 * (1 - elapsed / limit)) for a won round.
     elapsed_ms = min(max(elapsed_ms, 0), time_limit_ms)
@@ -310,9 +211,9 @@ def clicks_record(
     round_, last_t_ms, pending = appended
     guesses: list[dict[str, Any]] = []
     try:
-        guesses, recognized = partner_guesses(round_, pending)
+        guesses, recognized = partner_play.partner_guesses(round_, pending)
         if not recognized:
-            save = functools.partial(_guesses_save, round_.pk, round_.n_clicks, guesses)
+            save = functools.partial(partner_play.guesses_save, round_.pk, round_.n_clicks, guesses)
             if after_answer is None:
                 save()
             else:
@@ -360,7 +261,7 @@ def _clicks_append(
         raise ServiceError(str(error), error.code) from error
     round_.clicks = round_.clicks + clicks
     round_.n_clicks = len(round_.clicks)
-    pending = _partner_submit(round_)
+    pending = partner_play.partner_submit(round_)
     round_.save(update_fields=["clicks", "n_clicks"])
     return round_, clicks[-1][2], pending
 

@@ -67,15 +67,7 @@ def observer_run(*, run_id: int) -> ObserverRun | None:
 
         partner = run.partner
         mask_a, mask_b = _choice_masks(experiment, partner)
-        spec = partner_runtime.PartnerSpec(
-            architecture=partner.architecture,
-            weights_path=partner.weights_file,
-            n_outputs=len(partner.category_mapping),
-            input_size=partner.input_size,
-            mean=tuple(partner.mean),
-            std=tuple(partner.std),
-        )
-        runtime = partner_runtime.PartnerRuntime(spec)
+        runtime = partner_runtime.PartnerRuntime(partner_runtime.PartnerSpec.of(partner))
         key_a, key_b = experiment.keys
         fingerprint = experiment.stimuli_fingerprint
         stimuli = list(

@@ -238,7 +238,7 @@ def test_a_forward_that_fails_on_the_forward_thread_answers_no_guesses_and_keeps
 def test_the_guesses_are_kept_once_the_answer_is_sent_and_an_older_post_never_overwrites_newer(
     player_client, unrecognised_images, ranked_partner
 ):
-    from game import services
+    from game import partner_play
 
     body = player_client.start()
     first = player_client.clicks(body["round_id"], [[4, 4, 100]])
@@ -248,5 +248,5 @@ def test_the_guesses_are_kept_once_the_answer_is_sent_and_an_older_post_never_ov
     second = player_client.clicks(body["round_id"], [[5, 5, 150]])
     assert Round.objects.get(pk=body["round_id"]).last_guesses == second.json()["guesses"]
     # the first post's write, late (it counted one click): the second post's guesses stay
-    services._guesses_save(body["round_id"], 1, [{"category_id": None, "name": "stale", "probability": 1.0}])
+    partner_play.guesses_save(body["round_id"], 1, [{"category_id": None, "name": "stale", "probability": 1.0}])
     assert Round.objects.get(pk=body["round_id"]).last_guesses == second.json()["guesses"]

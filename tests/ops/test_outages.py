@@ -15,7 +15,7 @@ from rest_framework.authtoken.models import Token
 from annotations.models import ClickMap
 from annotations.services import maps_rebuild_stale
 from clickme_site.celery import app
-from game import services
+from game import partner_play
 from game.models import Round
 from tests.game.conftest import PlayerClient
 
@@ -116,21 +116,21 @@ def test_a_connection_dropped_after_the_clicks_commit_still_answers_200_with_the
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
-    original = services.partner_guesses
+    original = partner_play.partner_guesses
 
-    def guesses_then_drop(round_, pending=None):
+    def guesses_then_drop(round_, pending):
         answer = original(round_, pending)
         terminate_backend(pid)  # after the clicks' commit, before the answer's writes
         return answer
 
-    monkeypatch.setattr(services, "partner_guesses", guesses_then_drop)
+    monkeypatch.setattr(partner_play, "partner_guesses", guesses_then_drop)
     response = player.clicks(round_id, [[100, 100, 0], [101, 100, 50]])
     connection.close()
     assert response.status_code == 200, response.content
     assert response.json()["state"] in ("open", "won")
     stored = Round.objects.get(pk=round_id)
     assert stored.clicks == [[100, 100, 0], [101, 100, 50]] and stored.n_clicks == 2
-    monkeypatch.setattr(services, "partner_guesses", original)
+    monkeypatch.setattr(partner_play, "partner_guesses", original)
     again = player.clicks(round_id, [[102, 100, 100]])  # the player goes on; nothing is stored twice
     assert again.status_code in (200, 409)
     assert Round.objects.get(pk=round_id).clicks[:2] == [[100, 100, 0], [101, 100, 50]]

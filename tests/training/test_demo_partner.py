@@ -25,7 +25,7 @@ def small_benchmark(db, tmp_path):
 
 @pytest.mark.slow
 def test_demo_partner_meets_the_game_targets_and_is_registered(small_benchmark, capsys):
-    # steps, not seconds: the same partner on a loaded machine (about 150 s here, 2 threads)
+    # steps, not seconds: the same partner on a loaded machine (172 s of training here, 2 threads)
     call_command("train_demo_partner", "--steps", "1500", "--threads", "2")
     out = capsys.readouterr().out
     with capsys.disabled():
@@ -55,7 +55,7 @@ def test_the_benchmark_is_unreadable_through_the_noise():
     rng = np.random.default_rng(4)
     train = [(scene(rng, k % N_CATEGORIES), k % N_CATEGORIES) for k in range(N_CATEGORIES * 24)]
     held_out = [(scene(rng, k % N_CATEGORIES), k % N_CATEGORIES) for k in range(N_CATEGORIES * 8)]
-    config = DemoConfig(steps=800)  # about 70 s here
+    config = DemoConfig(steps=800)  # the whole test took 95 s here
     noise_only = dataclasses.replace(
         config, pretrain_fraction=0.0, careful_fraction=0.0, careless_fraction=0.0, zero_fraction=1.0, label_reveal=0.0
     )

@@ -133,15 +133,7 @@ def _demo_config(steps, seed, time_budget_s):
 def partner_top1(partner, images, masks, labels, n_clicks=None, seed=1):
     """Top-1 of the registered partner, as the game runs it, on full views (n_clicks None) or after the
     first n_clicks of a careful simulated player."""
-    spec = partner_runtime.PartnerSpec(
-        architecture=partner.architecture,
-        weights_path=partner.weights_file,
-        n_outputs=len(partner.category_mapping),
-        input_size=partner.input_size,
-        mean=tuple(partner.mean),
-        std=tuple(partner.std),
-    )
-    runtime = partner_runtime.PartnerRuntime(spec)
+    runtime = partner_runtime.PartnerRuntime(partner_runtime.PartnerSpec.of(partner))
     rng = np.random.default_rng(seed)
     crop, bubble, noise = (settings.CLICKME[k] for k in ("PARTNER_CROP_PX", "PARTNER_BUBBLE_PX", "NOISE_STD"))
     views = []

@@ -271,7 +271,7 @@ SIZES: dict[str, dict[str, Any]] = {
         "selection_seeds": SELECTION_SEEDS,
         "arm_seeds": (0, 1, 2),
         "partner_per_category": 20,
-        "partner_steps": 2000,  # steps, not seconds: the same partner on any machine (about 4 minutes here)
+        "partner_steps": 2000,  # steps, not seconds: the same partner on any machine (200 s here, 2 threads)
     },
     # issue 9's full protocol at the benchmark's scale
     "full": {
