@@ -10,9 +10,11 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import TextField
+from django.db.models.functions import MD5, Cast
 
 from .images import as_float_array
-from .models import Round
+from .models import Partner, Round
 from .reveal import centre_crop, noise_background, partner_view
 from .win_rule import win_top_k
 
@@ -43,6 +45,39 @@ def _round_background(round_id: int, image_id: int, file_name: str) -> np.ndarra
     return background
 
 
+def mapping_digest() -> MD5:
+    """The md5 of a partner's category mapping in SQL (from a Round: "partner__category_mapping")."""
+    return MD5(Cast("category_mapping", TextField()))
+
+
+_mappings: dict[tuple[int, str], list] = {}
+
+
+def _mapping_of_digest(partner_id: int, digest: str) -> list:
+    mapping = _mappings.get((partner_id, digest))
+    if mapping is None:
+        mapping, stored_digest = (
+            Partner.objects.annotate(digest=mapping_digest())
+            .values_list("category_mapping", "digest")
+            .get(pk=partner_id)
+        )
+        if stored_digest == digest:  # kept only under the digest of what was read (an edit may fall between)
+            if len(_mappings) >= 8:
+                _mappings.clear()
+            _mappings[(partner_id, digest)] = mapping
+    return mapping
+
+
+def play_mapping(round_: Round) -> list:
+    """The round's partner's category mapping ([category id or None, label] per output). A round loaded
+    by services._locked_round carries the mapping's md5 instead of the mapping: the mapping is read
+    once per process per digest, so an edit of it (any edit, even a queryset update) is a new digest."""
+    digest = getattr(round_, "partner_mapping_md5", None)
+    if digest is None or round_.partner_id is None:
+        return round_.partner.category_mapping if round_.partner is not None else []
+    return _mapping_of_digest(round_.partner_id, digest)
+
+
 def partner_submit(round_: Round) -> Future | None:
     """Render what the round's clicks reveal and queue it for the partner's forward thread
     (game/partner.py ForwardBatcher); None when the round has no partner. Never raises: a failure is
@@ -53,9 +88,8 @@ def partner_submit(round_: Round) -> Future | None:
     try:
         from . import partner as partner_runtime  # torch is loaded by the processes that play, not by every one
 
-        runtime = partner_runtime.runtime_for(
-            partner.pk, partner_runtime.PartnerSpec.of(partner), _setting("TORCH_THREADS")
-        )
+        spec = partner_runtime.PartnerSpec.of(partner, n_outputs=len(play_mapping(round_)))
+        runtime = partner_runtime.runtime_for(partner.pk, spec, _setting("TORCH_THREADS"))
         image = _image_array(round_.image_id, round_.image.file.name)
         view = partner_view(
             image,
@@ -82,10 +116,11 @@ def partner_guesses(round_: Round, pending: Future | None) -> tuple[list[dict[st
     from . import partner as partner_runtime
 
     probabilities = pending.result(timeout=PARTNER_TIMEOUT_S)
-    k = win_top_k(len(partner.category_mapping), _setting("WIN_TOP_K"))
+    mapping = play_mapping(round_)
+    k = win_top_k(len(mapping), _setting("WIN_TOP_K"))
     guesses = []
     for index, probability in partner_runtime.top_k(probabilities, max(5, k)):
-        category_id, label = partner.category_mapping[index]
+        category_id, label = mapping[index]
         guesses.append({"category_id": category_id, "name": label, "probability": round(probability, 4)})
     # SCIENCE.md section 1: won when the category is in the partner's top k (game/win_rule.py)
     recognized = any(g["category_id"] == round_.image.category_id for g in guesses[:k])

@@ -12,6 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import IntegrityError, transaction
+from django.db.models import TextField
+from django.db.models.functions import MD5, Cast
 from django.utils import timezone
 
 from clickme_site.errors import Conflict, NotFound, ServiceError
@@ -166,7 +168,11 @@ def _locked_round(player: Player | int | None, round_id: int) -> Round:
     round_ = (
         Round.objects.select_for_update(of=("self",))
         .select_related("image", "partner")
-        .defer("partner__metrics")  # the validity report: not needed to play, and it grows with the images
+        # Not loaded per post: the validity report (not needed to play, it grows with the images) and the
+        # category mapping (1,000 entries for an ImageNet partner), whose digest keys a per-process copy
+        # (game/partner_play.py play_mapping).
+        .defer("partner__metrics", "partner__category_mapping")
+        .annotate(partner_mapping_md5=MD5(Cast("partner__category_mapping", TextField())))  # as mapping_digest()
         .filter(pk=round_id, player=player)
         .first()
     )

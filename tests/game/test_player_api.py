@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from game.models import Player, Round
+from game.models import Partner, Player, Round
 
 
 def stored(round_id):
@@ -250,3 +250,21 @@ def test_the_guesses_are_kept_once_the_answer_is_sent_and_an_older_post_never_ov
     # the first post's write, late (it counted one click): the second post's guesses stay
     partner_play.guesses_save(body["round_id"], 1, [{"category_id": None, "name": "stale", "probability": 1.0}])
     assert Round.objects.get(pk=body["round_id"]).last_guesses == second.json()["guesses"]
+
+
+def test_a_post_reads_the_partners_mapping_by_digest_so_an_edit_is_seen_at_once(
+    player_client, unrecognised_images, ranked_partner
+):
+    """The click post loads the mapping's md5, not the mapping (1,000 entries for an ImageNet partner);
+    the mapping is read once per process per digest, so even a queryset update is seen on the next post."""
+    body = player_client.start()
+    first = player_client.clicks(body["round_id"], [[10, 10, 0]])
+    assert [g["name"] for g in first.json()["guesses"]] == [f"category {k}" for k in range(5)]
+    renamed = [[category_id, f"renamed {label}"] for category_id, label in ranked_partner.category_mapping]
+    Partner.objects.filter(pk=ranked_partner.pk).update(category_mapping=renamed)
+    second = player_client.clicks(body["round_id"], [[12, 12, 100]])
+    assert [g["name"] for g in second.json()["guesses"]] == [f"renamed category {k}" for k in range(5)]
+    from game import partner_play
+
+    loaded = Round.objects.select_related("partner").get(pk=body["round_id"])
+    assert partner_play.play_mapping(loaded) == renamed  # a round loaded without the digest reads the row
