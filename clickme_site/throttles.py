@@ -1,8 +1,8 @@
 """Rate limits (API.md: 429 `throttled` with Retry-After): DRF throttling on the cache, per session or
 token user and per salted IP hash, one scope per kind of request (settings.CLICKME_THROTTLE_RATES).
 
-Each (scope, identity, window) is one counter incremented atomically in the cache (a fixed window:
-one round trip per check on Redis). The throttle fails open: when the cache is unreachable the
+Each (scope, identity, window) is one counter incremented atomically in the cache (a fixed window); on
+Redis a request's counters (its identity's and its IP's) take one pipelined round trip. The throttle fails open: when the cache is unreachable the
 request goes through and the failure is logged, because the game must keep playing with Redis down.
 """
 
@@ -91,6 +91,25 @@ class ScopedRateThrottle(BaseThrottle):
             log.warning("throttle: the cache failed (%s); request allowed", error)
             return None
 
+    def _counts(self, counters: list[tuple[str, int]]) -> list[int | None]:
+        """The counts of several (key, period) counters after this request. On Redis all of them in one
+        pipelined round trip (INCR, then EXPIRE NX so that the first request of a window sets its
+        expiry); on another cache backend one `_count` each."""
+        get_client = getattr(getattr(cache, "client", None), "get_client", None)
+        if get_client is None:
+            return [self._count(key, period_s) for key, period_s in counters]
+        try:
+            pipe = get_client(write=True).pipeline(transaction=False)
+            for key, period_s in counters:
+                full_key = cache.make_key(key)
+                pipe.incr(full_key)
+                pipe.expire(full_key, period_s + 1, nx=True)
+            replies = pipe.execute()
+        except Exception as error:  # an outage of the cache must not stop the game: let it through
+            log.warning("throttle: the cache failed (%s); request allowed", error)
+            return [None] * len(counters)
+        return [int(count) for count in replies[0::2]]
+
     def allow_request(self, request: Request, view: object) -> bool:
         scope = request_scope(request)
         if scope is None:
@@ -99,12 +118,15 @@ class ScopedRateThrottle(BaseThrottle):
         # get_ident: REMOTE_ADDR, or X-Forwarded-For as seen by the last NUM_PROXIES trusted proxies
         checks = [(scope, identity(request)), (f"{scope}_ip", ip_hash(self.get_ident(request)))]
         now = time.time()
+        windows = []  # (limit, period, window, key) of each rate that applies
         for rate_name, who in checks:
             if who is None or not rates.get(rate_name):
                 continue
             limit, period_s = parse_rate(rates[rate_name])
             window = int(now // period_s)
-            count = self._count(f"throttle:{rate_name}:{who}:{window}", period_s)
+            windows.append((limit, period_s, window, f"throttle:{rate_name}:{who}:{window}"))
+        counts = self._counts([(key, period_s) for _limit, period_s, _window, key in windows])
+        for (limit, period_s, window, _key), count in zip(windows, counts, strict=True):
             if count is not None and count > limit:
                 self._wait = (window + 1) * period_s - now
                 return False

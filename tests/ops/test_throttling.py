@@ -184,7 +184,10 @@ def test_a_cache_outage_lets_requests_through_and_is_logged(settings, unrecognis
     assert client.clicks(client.start()["round_id"], [[1, 1, 0]]).status_code == 200
     assert client.post(f"/api/game/rounds/{round_id}/finish/").status_code == 200
     assert Round.objects.count() == 3
-    assert any(r.name == "clickme_site.cache" for r in caplog.records)
+    # logged by django-redis (clickme_site.cache) or by the throttle's own pipelined round trip
+    assert any(
+        r.name in ("clickme_site.cache", "clickme_site.throttles") and r.levelname == "WARNING" for r in caplog.records
+    )
     assert json.loads(client.get("/api/game/me/").content)["rounds_played"] >= 1
 
 
