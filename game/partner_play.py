@@ -2,7 +2,9 @@
 queue the partner's forward, read its guesses, keep their display copy. torch loads only through
 game.partner, in the processes that play."""
 
+import functools
 import logging
+from collections.abc import Callable
 from concurrent.futures import Future
 from functools import lru_cache
 from typing import Any
@@ -125,6 +127,26 @@ def partner_guesses(round_: Round, pending: Future | None) -> tuple[list[dict[st
     # SCIENCE.md section 1: won when the category is in the partner's top k (game/win_rule.py)
     recognized = any(g["category_id"] == round_.image.category_id for g in guesses[:k])
     return guesses[:5], recognized
+
+
+def guesses_keep(
+    round_id: int,
+    n_clicks: int,
+    guesses: list[dict[str, Any]],
+    after_answer: Callable[[Callable[[], None]], None] | None = None,
+) -> None:
+    """Keep an open round's latest guesses (a display copy): handed to the process's writer thread
+    (game/guesses_writer.py) when CLICKME["GUESSES_WRITE_DELAY_S"] is above 0 and the caller answers a
+    player (`after_answer` given); else written once the answer is sent (`after_answer`) or here."""
+    delay_s = _setting("GUESSES_WRITE_DELAY_S")
+    if after_answer is not None and delay_s > 0:
+        from .guesses_writer import writer
+
+        writer(delay_s).put(round_id, n_clicks, guesses)
+    elif after_answer is not None:
+        after_answer(functools.partial(guesses_save, round_id, n_clicks, guesses))
+    else:
+        guesses_save(round_id, n_clicks, guesses)
 
 
 def guesses_save(round_id: int, n_clicks: int, guesses: list[dict[str, Any]]) -> None:

@@ -1,6 +1,5 @@
 """Writes of the game: players, rounds, clicks and the partner's verdict (HackSoft-style services)."""
 
-import functools
 import hashlib
 import hmac
 import logging
@@ -219,11 +218,7 @@ def clicks_record(
     try:
         guesses, recognized = partner_play.partner_guesses(round_, pending)
         if not recognized:
-            save = functools.partial(partner_play.guesses_save, round_.pk, round_.n_clicks, guesses)
-            if after_answer is None:
-                save()
-            else:
-                after_answer(save)
+            partner_play.guesses_keep(round_.pk, round_.n_clicks, guesses, after_answer)
             round_.last_guesses = guesses
             return round_, guesses, False
         return _round_win(player, round_id, guesses, last_t_ms, now), guesses, True

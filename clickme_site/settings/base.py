@@ -239,6 +239,10 @@ CLICKME = {
     "IP_HASH_SALT": env.str("CLICKME_IP_HASH_SALT", default=SECRET_KEY),
     "NICKNAME_BLOCKLIST": env.list("CLICKME_NICKNAME_BLOCKLIST", default=["admin", "staff", "moderator"]),
     "TORCH_THREADS": env.int("CLICKME_TORCH_THREADS", default=1),
+    # An open round's latest guesses (a display copy) are written by a thread of the web process this
+    # long after a post, with those of every round posted meanwhile (game/guesses_writer.py); 0 writes
+    # them after each answer is sent.
+    "GUESSES_WRITE_DELAY_S": env.float("CLICKME_GUESSES_WRITE_DELAY_S", default=0.2),
 }
 
 # Game integrity (issue 7): which rounds feed a map and count towards retirement (SCIENCE.md section 2,
