@@ -28,7 +28,9 @@ def test_simulated_participants_complete_the_experiment_and_the_analysis_recover
             assert row["n"] == 64  # 24 participants x 16 trials over 6 conditions
             truth = true_accuracy(source, row["level"], scales)
             misses += not row["ci95"][0] <= truth <= row["ci95"][1]
-    assert misses <= 1
+    # 6 intervals at 95%: each participant's trial plan is seeded by their random public id, so the
+    # count of misses is Binomial(6, 0.05) run to run; P(> 2) = 0.2% (P(> 1) = 3.3% failed CI once)
+    assert misses <= 2
     assert results["humans"]["difference"]["mean_over_levels"]["difference"] > 0
 
 
