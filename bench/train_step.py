@@ -42,6 +42,10 @@ What one step is, for both nets (the same code, only the net differs):
   `--profile N` profiles one extra step of each net with torch.profiler and prints the N ops with
   the most self time side by side and the ops whose time grows most in the gated net. One profiled
   step on a loaded machine is noisy: read it for where time goes, not for ratios.
+- Allocator: by default the process keeps freed memory for reuse, as the trainer's processes do
+  (training/allocator.py: glibc's mmap'd chunks and heap trimming off); `--allocator system` leaves
+  glibc's defaults, under which every large free goes back to the kernel and every step faults the
+  memory in again (both nets alike; the ratio under each is in bench/README.md).
 - Data: one fixed batch of random images (N(0, 1)), random labels in [0, 1000) and random maps in
   [0, 1), already on the device; no data loading is timed.
 - Timing: warm-up steps for both nets first (`--warmup`, default 1 on CPU, 5 with --cuda: oneDNN /
@@ -81,6 +85,7 @@ if str(ROOT) not in sys.path:
 
 import torch  # noqa: E402
 
+from training.allocator import keep_freed_memory  # noqa: E402
 from training.config import GALA_PRESETS, STAGES  # noqa: E402
 from training.losses import clickme_loss  # noqa: E402
 from training.nets.gala import GALA  # noqa: E402
@@ -130,6 +135,13 @@ def parse_args(argv=None):
         default=0,
         metavar="N",
         help="after timing, profile one step of each net (torch.profiler) and print the N costliest ops",
+    )
+    parser.add_argument(
+        "--allocator",
+        choices=("kept", "system"),
+        default="kept",
+        help="kept (default, as the trainer runs): glibc keeps freed memory for reuse "
+        "(training/allocator.py); system: glibc's defaults, freed blocks go back to the kernel",
     )
     parser.add_argument("--lambda", dest="lambda_clickme", type=float, default=1.0, help="ClickMe loss weight")
     parser.add_argument("--seed", type=int, default=0)
@@ -459,13 +471,16 @@ def main(argv=None):
         device_name = cpu_name()
     if args.threads:
         torch.set_num_threads(args.threads)
+    allocator = "system (glibc defaults)"
+    if args.allocator == "kept":
+        allocator = "freed memory kept" if keep_freed_memory() else "system (mallopt unavailable)"
     if args.precision == "bf16" and not args.cuda:
         print("note: bf16 autocast on CPU is for trying the GPU path's code, not the issue's CPU goal")
 
     print(f"bench/train_step.py: one SGD training step, {args.gated} + ClickMe loss against {args.base}")
     print(
         f"torch {torch.__version__} | device {device.type}: {device_name} | "
-        f"threads {torch.get_num_threads()} (cpu cores {os.cpu_count()})"
+        f"threads {torch.get_num_threads()} (cpu cores {os.cpu_count()}) | allocator {allocator}"
         + (f" | CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}" if args.cuda else "")
     )
     runs = [bench_batch(args, batch, device) for batch in args.batches]
@@ -486,6 +501,7 @@ def main(argv=None):
             "device_name": device_name,
             "threads": torch.get_num_threads(),
             "cpu_count": os.cpu_count(),
+            "allocator": allocator,
             "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(args).items() if k != "json"},
             "goal_ratio": GOAL_RATIO,
             "runs": runs,

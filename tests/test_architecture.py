@@ -39,6 +39,7 @@ PURE_CORES = {
     "psychophysics.plots",
     "psychophysics.stimuli",
     "psychophysics.two_way_choice",
+    "training.allocator",
     "training.checkpoints",
     "training.config",
     "training.datasets",

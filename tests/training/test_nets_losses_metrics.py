@@ -7,7 +7,7 @@ from scipy import stats
 
 from annotations.maps import downsample_area
 from training import losses, metrics
-from training.nets.gala import GALA, _GatedCombine
+from training.nets.gala import GALA, _FusedGALA, _GatedCombine
 from training.nets.resnets import architectures, build_net
 
 
@@ -25,12 +25,12 @@ def test_gala_matches_the_formula():
     assert torch.allclose(y, a * x) and torch.allclose(amap, a.pow(2).mean(1))
 
 
-def _outputs_and_grads(module, x, reference):
+def _outputs_and_grads(module, x, reference, with_map=True):
     x = x.detach().clone().requires_grad_(True)
     module.zero_grad(set_to_none=True)
     y, amap = module.reference_forward(x) if reference else module(x)
     weights = torch.linspace(-1, 1, y[0].numel()).view_as(y[0])
-    ((y * weights).sum() + 3.0 * amap.square().sum()).backward()
+    ((y * weights).sum() + (3.0 * amap.square().sum() if with_map else 0.0)).backward()
     return [y.detach(), amap.detach(), x.grad] + [p.grad for p in module.parameters()]
 
 
@@ -63,6 +63,52 @@ def test_the_fused_combination_passes_gradcheck():
             torch.randn(5, dtype=torch.double, requires_grad=True),
         )
         assert torch.autograd.gradcheck(lambda *t, s=squash: _GatedCombine.apply(*t, s), inputs)
+
+
+@pytest.mark.parametrize("squash", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("global_relu", [False, True])
+def test_the_whole_module_fused_gala_passes_gradcheck(squash, global_relu):
+    """_FusedGALA's hand-written backward against finite differences, for x and every parameter."""
+    torch.manual_seed(0)
+    module = GALA(8, squash=squash, global_relu=global_relu).double()
+    with torch.no_grad():  # distinct gains, and a global path whose ReLU is active for some channels
+        module.add_gain.copy_(torch.rand(8) * 2)
+        module.mul_gain.copy_(torch.rand(8) * 2 - 1)
+        module.global_path[4].bias.copy_(torch.randn(8))
+    x = torch.randn(2, 8, 3, 4, dtype=torch.double, requires_grad=True)
+    names = [name for name, _ in module.named_parameters()]
+    params = [p.detach().clone().requires_grad_(True) for p in module.parameters()]
+
+    def run(x, *values):
+        return torch.func.functional_call(module, dict(zip(names, values, strict=True)), (x,))
+
+    assert module._whole_module_fusable(x)
+    assert torch.autograd.gradcheck(run, (x, *params))
+
+
+def test_the_fused_gala_backward_without_the_map_equals_the_reference():
+    """lambda 0: the map takes no part in the loss, so its gradient is None, not zeros."""
+    torch.manual_seed(2)
+    module, x = GALA(12), torch.randn(2, 12, 4, 5)
+    fused, reference = (_outputs_and_grads(module, x, ref, with_map=False) for ref in (False, True))
+    for got, want in zip(fused, reference, strict=True):
+        assert torch.allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_the_whole_module_fused_path_is_taken_exactly_where_it_applies(monkeypatch):
+    """NCHW-contiguous float on CPU without autocast and without the 5 x 5 conv: _FusedGALA; the
+    other cases keep _GatedCombine (channels_last, bf16 autocast, the 5 x 5 conv)."""
+    calls = []
+    real = _FusedGALA.apply
+    monkeypatch.setattr(_FusedGALA, "apply", lambda *a: calls.append(1) or real(*a))
+    x = torch.randn(2, 16, 5, 5)
+    GALA(16)(x)
+    assert len(calls) == 1
+    GALA(16, local_5x5=True)(x)
+    GALA(16).to(memory_format=torch.channels_last)(x.contiguous(memory_format=torch.channels_last))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        GALA(16)(x)
+    assert len(calls) == 1
 
 
 def test_a_gala_net_trains_the_same_with_the_fused_and_the_reference_gala():

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from training.allocator import keep_freed_memory
 from training.config import ConfigError, config_from_dict
 from training.job_execution import job_execute
 from training.models import TrainingJob
@@ -35,6 +36,7 @@ class Command(BaseCommand):
         parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
 
     def handle(self, *args, config, job, device, **options):
+        keep_freed_memory()  # a training process: reuse freed activations (training/allocator.py)
         if config:
             try:
                 raw = json.loads(Path(config).read_text())
