@@ -17,6 +17,7 @@ from django.db.models.functions import MD5, Cast
 
 from .images import as_float_array
 from .models import Partner, Round
+from .open_rounds import PlayState
 from .reveal import centre_crop, noise_background, partner_view
 from .win_rule import win_top_k
 
@@ -70,34 +71,34 @@ def _mapping_of_digest(partner_id: int, digest: str) -> list:
     return mapping
 
 
-def play_mapping(round_: Round) -> list:
-    """The round's partner's category mapping ([category id or None, label] per output). A round loaded
-    by services._locked_round carries the mapping's md5 instead of the mapping: the mapping is read
-    once per process per digest, so an edit of it (any edit, even a queryset update) is a new digest."""
-    digest = getattr(round_, "partner_mapping_md5", None)
-    if digest is None or round_.partner_id is None:
-        return round_.partner.category_mapping if round_.partner is not None else []
-    return _mapping_of_digest(round_.partner_id, digest)
+def play_mapping(round_: "Round | PlayState") -> list:
+    """The round's partner's category mapping ([category id or None, label] per output). A click post's
+    PlayState (game/open_rounds.py) carries the mapping's md5 instead of the mapping: the mapping is read
+    once per process per digest, so an edit of it (any edit, even a queryset update) is a new digest. A
+    Round row loaded without the digest reads its partner's mapping."""
+    if isinstance(round_, PlayState):
+        return [] if round_.partner is None else _mapping_of_digest(round_.partner.pk, round_.partner.mapping_md5)
+    return round_.partner.category_mapping if round_.partner is not None else []
 
 
-def partner_submit(round_: Round) -> Future | None:
-    """Render what the round's clicks reveal and queue it for the partner's forward thread
-    (game/partner.py ForwardBatcher); None when the round has no partner. Never raises: a failure is
-    returned as a failed Future, so it cannot undo the clicks' transaction this runs in."""
-    partner = round_.partner
+def partner_submit(play: PlayState, clicks: tuple | list) -> Future | None:
+    """Render what `clicks` (the round's stored clicks and the post's) reveal and queue it for the
+    partner's forward thread (game/partner.py ForwardBatcher); None when the round has no partner.
+    Never raises: a failure is returned as a failed Future, so it cannot cost the post its clicks."""
+    partner = play.partner
     if partner is None:
         return None
     try:
         from . import partner as partner_runtime  # torch is loaded by the processes that play, not by every one
 
-        spec = partner_runtime.PartnerSpec.of(partner, n_outputs=len(play_mapping(round_)))
+        spec = partner_runtime.PartnerSpec.of(partner, n_outputs=len(play_mapping(play)))
         runtime = partner_runtime.runtime_for(partner.pk, spec, _setting("TORCH_THREADS"))
-        image = _image_array(round_.image_id, round_.image.file.name)
+        image = _image_array(play.image_id, play.image_file)
         view = partner_view(
             image,
-            [(x, y) for x, y, _t in round_.clicks],
-            seed=round_.pk,
-            background=_round_background(round_.pk, round_.image_id, round_.image.file.name),
+            [(x, y) for x, y, _t in clicks],
+            seed=play.pk,
+            background=_round_background(play.pk, play.image_id, play.image_file),
             crop_px=_setting("PARTNER_CROP_PX"),
             bubble_px=_setting("PARTNER_BUBBLE_PX"),
             noise_std=_setting("NOISE_STD"),
@@ -109,23 +110,22 @@ def partner_submit(round_: Round) -> Future | None:
         return failed
 
 
-def partner_guesses(round_: Round, pending: Future | None) -> tuple[list[dict[str, Any]], bool]:
+def partner_guesses(play: PlayState, pending: Future | None) -> tuple[list[dict[str, Any]], bool]:
     """What the round's partner makes of the round's clicks: (guesses, recognized). `pending` is the
     forward `partner_submit` queued for these clicks (None: the round has no partner)."""
-    partner = round_.partner
-    if partner is None or pending is None:
+    if play.partner is None or pending is None:
         return [], False
     from . import partner as partner_runtime
 
     probabilities = pending.result(timeout=PARTNER_TIMEOUT_S)
-    mapping = play_mapping(round_)
+    mapping = play_mapping(play)
     k = win_top_k(len(mapping), _setting("WIN_TOP_K"))
     guesses = []
     for index, probability in partner_runtime.top_k(probabilities, max(5, k)):
         category_id, label = mapping[index]
         guesses.append({"category_id": category_id, "name": label, "probability": round(probability, 4)})
     # SCIENCE.md section 1: won when the category is in the partner's top k (game/win_rule.py)
-    recognized = any(g["category_id"] == round_.image.category_id for g in guesses[:k])
+    recognized = any(g["category_id"] == play.category_id for g in guesses[:k])
     return guesses[:5], recognized
 
 

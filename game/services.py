@@ -3,8 +3,11 @@
 import hashlib
 import hmac
 import logging
+import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +20,7 @@ from django.utils import timezone
 
 from clickme_site.errors import Conflict, NotFound, ServiceError
 
-from . import moderation, nicknames, partner_play, selectors
+from . import moderation, nicknames, open_rounds, partner_play, selectors
 from .click_rules import ClickRejected, validate_clicks
 from .models import COMPLETED_STATES, Partner, Player, Round
 from .selectors import SESSION_PLAYER_KEY, session_player
@@ -35,10 +38,34 @@ def ip_hash(ip: str | None) -> str:
     return hmac.new(salt, (ip or "").encode(), hashlib.sha256).hexdigest()
 
 
+# A process's answers of player_id_for_session: session key -> (player id, monotonic time read).
+_session_players: dict[str, tuple[int, float]] = {}
+_session_players_lock = threading.Lock()
+SESSION_PLAYERS_KEPT = 20_000
+
+
 def player_id_for_session(*, session: SessionBase, ip: str = "") -> int | None:
     """The id of the session's player without reading the Player row (click posts only need the id);
-    None when the session has no player: a post never creates one, and finds no round then (404)."""
-    return session.get(SESSION_PLAYER_KEY)
+    None when the session has no player: a post never creates one, and finds no round then (404).
+
+    A session's player never changes once set (player_for_session sets it only where there is none),
+    so the process keeps what it read for CLICKME["SESSION_PLAYER_TTL_S"] seconds and a click post
+    reads no session row within that time; a session deleted or expired meanwhile is noticed when the
+    time is up. Only found players are kept: a session that has none yet is read every time, so the
+    player another process binds to it is seen at once."""
+    key = session.session_key
+    ttl_s = game_setting("SESSION_PLAYER_TTL_S")
+    if key and ttl_s > 0:
+        kept = _session_players.get(key)
+        if kept is not None and time.monotonic() - kept[1] < ttl_s:
+            return kept[0]
+    player_id = session.get(SESSION_PLAYER_KEY)
+    if key and ttl_s > 0 and player_id is not None:
+        with _session_players_lock:
+            if len(_session_players) >= SESSION_PLAYERS_KEPT:
+                _session_players.clear()  # a cache, not a record: start again rather than grow
+            _session_players[key] = (player_id, time.monotonic())
+    return player_id
 
 
 def player_for_session(*, session: SessionBase, ip: str = "") -> Player:
@@ -108,6 +135,7 @@ def _round_close(
 
     Locks: the round's row (the caller's), earlier rounds it proves to be replays or a burst (in id
     order), then the images concerned (in id order): the order of game/moderation.py."""
+    open_rounds.drop(round_.pk)  # this process's copy; another's finds the row closed
     round_.state = state
     round_.score = score
     round_.finished_at = now
@@ -130,7 +158,7 @@ def _round_close(
         transaction.on_commit(lambda: round_finished.send(sender=Round, round_id=round_id, image_id=image_id))
 
 
-def _expired_by_clock(round_: Round, now: datetime) -> bool:
+def _expired_by_clock(round_: Round | open_rounds.PlayState, now: datetime) -> bool:
     deadline = round_.started_at + timedelta(milliseconds=round_.time_limit_ms + game_setting("CLICK_GRACE_MS"))
     return now > deadline
 
@@ -186,61 +214,115 @@ def round_score(elapsed_ms: float, time_limit_ms: int) -> int:
     return int(round(100 * (1 - elapsed_ms / time_limit_ms)))
 
 
+@dataclass(frozen=True)
+class PostedRound:
+    """What a click post's answer says of its round."""
+
+    pk: int
+    state: str
+    score: int
+    n_clicks: int
+
+
 def clicks_record(
     *,
     player: Player | int | None,
     round_id: int,
     raw_clicks: Any,
     after_answer: Callable[[Callable[[], None]], None] | None = None,
-) -> tuple[Round, list[dict[str, Any]], bool]:
+) -> tuple[PostedRound, list[dict[str, Any]], bool]:
     """Store the new clicks of an open round, then let the partner look; returns (round, guesses, recognized).
 
     `after_answer`, when given, takes the write that keeps an open round's latest guesses (a display
     copy) to run once the answer is sent (the API runs it when the response closes); otherwise it runs
     here.
 
-    The clicks are validated and appended under a row lock and committed before the partner's answer
-    is read (its forward is queued first, so it runs while the clicks commit), so concurrent posts of
-    one round are applied one after the other, no click is lost or stored twice, and a failing partner
-    costs the answer its guesses, never the clicks. A post after the time
-    limit closes the round (kept) and is refused with 409 round_closed.
+    The clicks are checked against the round's stored clicks and appended to exactly those, then
+    committed before the partner's answer is read (its forward is queued first, so it runs while the
+    clicks are written): concurrent posts of one round are applied one after the other, no click is
+    lost or stored twice, and a failing partner costs the answer its guesses, never the clicks. The
+    process's copy of the round (game/open_rounds.py) makes that one conditional UPDATE; without a
+    copy that still holds, the round is read under a row lock. A post after the time limit closes the
+    round (kept) and is refused with 409 round_closed.
 
     Once the clicks are committed nothing may turn the answer into an error (the browser would send
     them again): a failure after the commit (the partner, a dropped database connection, a broker
     publish) is logged and the answer carries the round as stored.
     """
     now = timezone.now()
-    appended = _clicks_append(player, round_id, raw_clicks, now)
+    player_id = player.pk if isinstance(player, Player) else player
+    appended = _clicks_append_to_copy(player_id, round_id, raw_clicks, now) if player_id is not None else None
+    if appended is None:
+        appended = _clicks_append(player, round_id, raw_clicks, now)
     if appended is None:
         raise Conflict("the round's time is up", "round_closed")
-    round_, last_t_ms, pending = appended
+    play, last_t_ms, pending = appended
     guesses: list[dict[str, Any]] = []
     try:
-        guesses, recognized = partner_play.partner_guesses(round_, pending)
+        guesses, recognized = partner_play.partner_guesses(play, pending)
         if not recognized:
-            partner_play.guesses_keep(round_.pk, round_.n_clicks, guesses, after_answer)
-            round_.last_guesses = guesses
-            return round_, guesses, False
-        return _round_win(player, round_id, guesses, last_t_ms, now), guesses, True
+            partner_play.guesses_keep(play.pk, play.n_clicks, guesses, after_answer)
+            return PostedRound(play.pk, Round.State.OPEN, 0, play.n_clicks), guesses, False
+        won = _round_win(player, round_id, guesses, last_t_ms, now)
+        return PostedRound(won.pk, won.state, won.score, won.n_clicks), guesses, True
     except Exception:  # the clicks are stored: answer with what is stored, never an error
         log.exception("round %s: failure after its clicks were stored; answering the stored state", round_id)
+    state, score = Round.State.OPEN, 0  # as appended: the last known state if the database went away
     try:
-        stored = Round.objects.filter(pk=round_.pk).values_list("state", "score").first()
-    except Exception as error:  # the database went away: the state as appended is the last known one
+        stored = Round.objects.filter(pk=play.pk).values_list("state", "score").first()
+        if stored is not None:
+            state, score = stored
+    except Exception as error:
         log.warning("round %s: could not re-read the stored state: %s", round_id, error)
-        stored = None
-    if stored is not None:
-        round_.state, round_.score = stored
-    return round_, guesses, round_.state == Round.State.WON
+    return PostedRound(play.pk, state, score, play.n_clicks), guesses, state == Round.State.WON
+
+
+def _clicks_append_to_copy(
+    player_id: int, round_id: int, raw_clicks: Any, now: datetime
+) -> tuple[open_rounds.PlayState, int, Future | None] | None:
+    """The post by the process's copy of the round (game/open_rounds.py): (the round as stored, t_ms of
+    the last new click, the partner's queued forward), or None whenever the locked path must decide:
+    no open round of this player, the row changed since the copy, the time is up, or a click is refused
+    (refusals are the locked path's, against the stored row, so a copy can never refuse a good post)."""
+    play = open_rounds.kept(round_id=round_id, player_id=player_id)
+    if play is None:
+        play = open_rounds.load(round_id=round_id, player_id=player_id)
+    if play is None or _expired_by_clock(play, now):
+        return None
+    try:
+        clicks = _clicks_valid(play, raw_clicks)
+    except ClickRejected:
+        return None
+    pending = partner_play.partner_submit(play, [*play.clicks, *clicks])
+    stored = open_rounds.clicks_store(play, clicks)
+    if stored is None:
+        if pending is not None:
+            pending.cancel()  # not run if it has not started; the locked path queues its own
+        return None
+    return stored, clicks[-1][2], pending
+
+
+def _clicks_valid(play: open_rounds.PlayState, raw_clicks: Any) -> list[list[int]]:
+    return validate_clicks(
+        raw_clicks,
+        width=play.width,
+        height=play.height,
+        time_limit_ms=play.time_limit_ms,
+        last_t_ms=play.clicks[-1][2] if play.clicks else None,
+        stored_count=play.n_clicks,
+        max_clicks=game_setting("MAX_CLICKS"),
+        max_per_post=game_setting("MAX_CLICKS_PER_POST"),
+    )
 
 
 @transaction.atomic
 def _clicks_append(
     player: Player | int | None, round_id: int, raw_clicks: Any, now: datetime
-) -> tuple[Round, int, Future | None] | None:
-    """Validate and store the clicks; (round, t_ms of the last new click, the partner's queued
-    forward), or None when time is up. The forward is queued before the clicks are written, so it
-    runs while this transaction commits; its answer is read only after the commit."""
+) -> tuple[open_rounds.PlayState, int, Future | None] | None:
+    """Validate and store the clicks under the round's row lock; (the round as stored, t_ms of the last
+    new click, the partner's queued forward), or None when time is up. The forward is queued before
+    the clicks are written, so it runs while this transaction commits; its answer is read only after
+    the commit. The process keeps a copy of the round for its next post (on commit)."""
     round_ = _locked_round(player, round_id)
     if round_.state != Round.State.OPEN:
         raise Conflict(f"the round is {round_.state}", "round_closed")
@@ -248,23 +330,16 @@ def _clicks_append(
         _round_close(round_, Round.State.EXPIRED, now=now)
         return None
     try:
-        clicks = validate_clicks(
-            raw_clicks,
-            width=round_.image.width,
-            height=round_.image.height,
-            time_limit_ms=round_.time_limit_ms,
-            last_t_ms=round_.clicks[-1][2] if round_.clicks else None,
-            stored_count=round_.n_clicks,
-            max_clicks=game_setting("MAX_CLICKS"),
-            max_per_post=game_setting("MAX_CLICKS_PER_POST"),
-        )
+        clicks = _clicks_valid(open_rounds.play_state_of(round_), raw_clicks)
     except ClickRejected as error:
         raise ServiceError(str(error), error.code) from error
     round_.clicks = round_.clicks + clicks
     round_.n_clicks = len(round_.clicks)
-    pending = partner_play.partner_submit(round_)
+    play = open_rounds.play_state_of(round_)
+    pending = partner_play.partner_submit(play, play.clicks)
     round_.save(update_fields=["clicks", "n_clicks"])
-    return round_, clicks[-1][2], pending
+    open_rounds.keep(play)
+    return play, clicks[-1][2], pending
 
 
 @transaction.atomic

@@ -243,6 +243,9 @@ CLICKME = {
     # long after a post, with those of every round posted meanwhile (game/guesses_writer.py); 0 writes
     # them after each answer is sent.
     "GUESSES_WRITE_DELAY_S": env.float("CLICKME_GUESSES_WRITE_DELAY_S", default=0.2),
+    # A click post reads its session's player once per this many seconds per process, not on every
+    # post (game/services.py player_id_for_session); a deleted session still posts for at most this long.
+    "SESSION_PLAYER_TTL_S": env.float("CLICKME_SESSION_PLAYER_TTL_S", default=60.0),
 }
 
 # Game integrity (issue 7): which rounds feed a map and count towards retirement (SCIENCE.md section 2,
