@@ -194,12 +194,12 @@ class ClicksView(PlayerView):
     def post(self, request, round_id):
         if not isinstance(request.data, dict) or "clicks" not in request.data:
             raise ServiceError("clicks: this field is required", "invalid")
-        player_id = services.player_id_for_session(
-            session=self.request.session, ip=self.request.META.get("REMOTE_ADDR", "")
-        )
         after_answer: list[Callable[[], None]] = []
-        round_, guesses, recognized = services.clicks_record(
-            player=player_id, round_id=round_id, raw_clicks=request.data["clicks"], after_answer=after_answer.append
+        round_, guesses, recognized = services.clicks_record_for_session(
+            session=self.request.session,
+            round_id=round_id,
+            raw_clicks=request.data["clicks"],
+            after_answer=after_answer.append,
         )
         answer = {"guesses": guesses, "recognized": recognized, "state": round_.state, "score": round_.score}
         return AnswerThenWrite(answer, after=after_answer)

@@ -22,16 +22,19 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import TextField
 from django.db.models.functions import MD5, Cast
+from django.utils import timezone
 
 from .models import Round
 
-# Copies kept per process: a few minutes of a busy worker's rounds (a copy is a few kilobytes).
-MAX_KEPT = 4096
+# Copies kept per process, at most: a copy of a full round is about 30 KB, and copies past their
+# round's deadline (which can never take a click) are dropped as they are met.
+MAX_KEPT = 1024
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,11 @@ class PlayState:
     @property
     def n_clicks(self) -> int:
         return len(self.clicks)
+
+    def past_deadline(self, now: datetime) -> bool:
+        """Past the time limit and the click grace: the round can take no click (game/services.py)."""
+        grace_ms = settings.CLICKME["CLICK_GRACE_MS"]
+        return now > self.started_at + timedelta(milliseconds=self.time_limit_ms + grace_ms)
 
 
 _FIELDS = (
@@ -161,6 +169,9 @@ def kept(*, round_id: int, player_id: int) -> PlayState | None:
         state = _kept.get(round_id)
         if state is None or state.player_id != player_id:
             return None
+        if state.past_deadline(timezone.now()):
+            del _kept[round_id]
+            return None
         _kept.move_to_end(round_id)
         return state
 
@@ -176,7 +187,8 @@ def keep(state: PlayState) -> None:
                 return
             _kept[state.pk] = state
             _kept.move_to_end(state.pk)
-            while len(_kept) > MAX_KEPT:
+            now = timezone.now()  # the least recently posted first: drop those past their deadline
+            while _kept and (len(_kept) > MAX_KEPT or next(iter(_kept.values())).past_deadline(now)):
                 _kept.popitem(last=False)
 
     transaction.on_commit(store)
@@ -206,7 +218,7 @@ def clicks_store(state: PlayState, clicks: list) -> PlayState | None:
                 len(stored),
                 state.pk,
                 state.player_id,
-                state.started_at,
+                connection.ops.adapt_datetimefield_value(state.started_at),  # as the backend stores it
                 Round.State.OPEN,
                 state.n_clicks,
             ],

@@ -44,15 +44,24 @@ _session_players_lock = threading.Lock()
 SESSION_PLAYERS_KEPT = 20_000
 
 
+def session_player_forget(*, session: SessionBase) -> None:
+    """Forget this process's answer for the session (its player was deleted and a new one bound)."""
+    if session.session_key:
+        with _session_players_lock:
+            _session_players.pop(session.session_key, None)
+
+
 def player_id_for_session(*, session: SessionBase, ip: str = "") -> int | None:
     """The id of the session's player without reading the Player row (click posts only need the id);
     None when the session has no player: a post never creates one, and finds no round then (404).
 
-    A session's player never changes once set (player_for_session sets it only where there is none),
-    so the process keeps what it read for CLICKME["SESSION_PLAYER_TTL_S"] seconds and a click post
-    reads no session row within that time; a session deleted or expired meanwhile is noticed when the
-    time is up. Only found players are kept: a session that has none yet is read every time, so the
-    player another process binds to it is seen at once."""
+    A session's player changes only when its player is deleted and the session starts again (then
+    player_for_session binds a new one), so the process keeps what it read for
+    CLICKME["SESSION_PLAYER_TTL_S"] seconds and a click post reads no session row within that time;
+    a session deleted or expired meanwhile is noticed when the time is up. Only found players are
+    kept: a session that has none yet is read every time, so the player another process binds to it
+    is seen at once; a post that finds no round for a kept player reads the session again
+    (clicks_record_for_session), so a new player bound by another process is seen at once too."""
     key = session.session_key
     ttl_s = game_setting("SESSION_PLAYER_TTL_S")
     if key and ttl_s > 0:
@@ -76,6 +85,7 @@ def player_for_session(*, session: SessionBase, ip: str = "") -> Player:
         return player
     player = Player.objects.create(ip_hash=ip_hash(ip))
     session[SESSION_PLAYER_KEY] = player.pk
+    session_player_forget(session=session)
     return player
 
 
@@ -222,6 +232,27 @@ class PostedRound:
     state: str
     score: int
     n_clicks: int
+
+
+def clicks_record_for_session(
+    *,
+    session: SessionBase,
+    round_id: int,
+    raw_clicks: Any,
+    after_answer: Callable[[Callable[[], None]], None] | None = None,
+) -> tuple["PostedRound", list[dict[str, Any]], bool]:
+    """clicks_record for the session's player. A kept answer of player_id_for_session that finds no
+    such round is checked once against the session itself: its player may have been deleted and a
+    new one bound to the session since (nothing was stored by the refused try)."""
+    player_id = player_id_for_session(session=session)
+    try:
+        return clicks_record(player=player_id, round_id=round_id, raw_clicks=raw_clicks, after_answer=after_answer)
+    except NotFound:
+        session_player_forget(session=session)
+        fresh = player_id_for_session(session=session)
+        if fresh is None or fresh == player_id:
+            raise
+        return clicks_record(player=fresh, round_id=round_id, raw_clicks=raw_clicks, after_answer=after_answer)
 
 
 def clicks_record(

@@ -81,6 +81,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite is the laptop fallback: wait for the lock instead of failing, and keep connections short.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # SQLite has no row locks: a transaction takes the write lock when it begins, so the click post's
+    # locked path (read, check, append) runs one at a time, as under PostgreSQL's row lock, instead of
+    # failing with "database is locked" when two meet after their reads.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -1,9 +1,13 @@
 """The click post by the process's copy of its round (game/open_rounds.py): one conditional UPDATE
 instead of a locked read, and the locked path whenever the row is not what the copy holds."""
 
+from dataclasses import replace
+from datetime import timedelta
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from game import open_rounds, services
 from game.models import Round
@@ -54,7 +58,8 @@ def test_a_copy_behind_the_row_takes_the_locked_path_and_loses_no_click(unrecogn
     with CaptureQueriesContext(connection) as queries:
         response = player.clicks(round_id, [[30, 30, 80]])
     assert response.status_code == 200
-    assert any("FOR UPDATE" in q["sql"] for q in queries.captured_queries)
+    if connection.features.has_select_for_update:  # the locked path (SQLite has no row locks)
+        assert any("FOR UPDATE" in q["sql"] for q in queries.captured_queries)
     assert Round.objects.get(pk=round_id).clicks == [[10, 10, 0], [20, 20, 40], [30, 30, 80]]
     # the locked path kept a copy of what it stored: the next post is one UPDATE again
     assert open_rounds.kept(round_id=round_id, player_id=Round.objects.get(pk=round_id).player_id).n_clicks == 3
@@ -142,3 +147,41 @@ def test_a_session_without_a_player_is_read_every_time(db, rf):
     bound[SESSION_PLAYER_KEY] = 1234
     bound.save()
     assert services.player_id_for_session(session=SessionStore(session.session_key)) == 1234
+
+
+def test_a_session_whose_player_was_deleted_plays_on_with_its_new_player(unrecognised_images, ranked_partner):
+    """The admin deletes a player; the same browser starts again with a new player bound to the same
+    session. A process that still keeps the old answer (here: put back, as another process would hold
+    it) finds no round for it and reads the session again: the post is stored for the new player."""
+    player = PlayerClient()
+    first = player.start()["round_id"]
+    assert player.clicks(first, [[10, 10, 0]]).status_code == 200
+    old_player = Round.objects.get(pk=first).player
+    session_key = player.client.cookies["sessionid"].value
+    kept_answer = services._session_players[session_key]
+    old_player.delete()
+    second = player.start()["round_id"]
+    new_player_id = Round.objects.get(pk=second).player_id
+    assert new_player_id != old_player.pk
+    assert session_key not in services._session_players  # this process forgot it when it bound the new one
+    services._session_players[session_key] = kept_answer  # another process's stale answer
+    response = player.clicks(second, [[20, 20, 0]])
+    assert response.status_code == 200, response.content
+    assert Round.objects.get(pk=second).clicks == [[20, 20, 0]]
+    assert services._session_players[session_key][0] == new_player_id
+
+
+def test_copies_past_their_rounds_deadline_are_dropped(unrecognised_images, ranked_partner, settings):
+    player = PlayerClient()
+    round_id = player.start()["round_id"]
+    player_id = Round.objects.get(pk=round_id).player_id
+    assert player.clicks(round_id, [[10, 10, 0]]).status_code == 200
+    assert open_rounds.kept(round_id=round_id, player_id=player_id) is not None
+    late = settings.CLICKME["TIME_LIMIT_MS"] + settings.CLICKME["CLICK_GRACE_MS"] + 1000
+    Round.objects.filter(pk=round_id).update(started_at=timezone.now() - timedelta(milliseconds=late))
+    copy = open_rounds._kept[round_id]
+    open_rounds._kept[round_id] = replace(copy, started_at=copy.started_at - timedelta(milliseconds=late))
+    assert open_rounds.kept(round_id=round_id, player_id=player_id) is None
+    assert round_id not in open_rounds._kept
+    response = player.clicks(round_id, [[11, 10, 50]])  # the locked path closes it as expired
+    assert response.status_code == 409 and Round.objects.get(pk=round_id).state == Round.State.EXPIRED
