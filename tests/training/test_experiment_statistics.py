@@ -80,3 +80,41 @@ def test_split_seeds_resample_train_and_validation_but_never_the_test_split():
         assert not (set(train_idx) & set(val_idx)) and not (set(train_idx) | set(val_idx)) & set(test_idx)
         assert len(train_idx) + len(val_idx) + len(test_idx) == len(labels)
         assert np.bincount(labels[val_idx]).tolist() == [2] * n_categories
+
+
+def test_the_gala_tpu_arm_trains_with_gala_tpus_settings_at_the_chosen_lambda(monkeypatch):
+    """Issue 9 item 5: one arm beside the project's GALA + ClickMe, with every gala_tpu setting, the
+    same lambda and seeds; the other arms keep the project's settings."""
+    from training.config import GALA_PRESETS
+    from training.experiments import protocol
+
+    configs = []
+    monkeypatch.setattr(protocol, "train_run", lambda config, data, idx: configs.append(config) or config)
+    n = 3 * 6
+    fake_scores = {key: np.zeros(n) for key in ("correct", "attention_rho", "saliency_rho", "saliency_rho_224")} | {
+        "examples": None
+    }
+    monkeypatch.setattr(protocol, "scores", lambda *args, **kwargs: {k: v for k, v in fake_scores.items()})
+    data = Data(
+        images=np.zeros((n, 4, 4, 3), np.uint8),
+        labels=np.repeat(np.arange(3), 6),
+        maps=np.zeros((n, 4, 4), np.float32),
+        positions=np.tile(np.arange(6), 3),
+        n_categories=3,
+    )
+    outcome = protocol.run_protocol(
+        data,
+        lambdas=(0.0, 3.0),
+        selection_seeds=(0,),
+        arm_seeds=(0, 1),
+        val_per_category=1,
+        test_per_category=2,
+        log=lambda *a: None,
+    )
+    chosen = outcome["chosen"]
+    tpu = [c for c in configs if c.local_5x5]
+    assert len(tpu) == 2 and all(c.lambda_clickme == chosen and c.arch == "gala_resnet_tiny" for c in tpu)
+    assert all(getattr(c, key) == value for c in tpu for key, value in GALA_PRESETS["gala_tpu"].items())
+    others = [c for c in configs if not c.local_5x5]
+    assert all(getattr(c, key) == value for c in others for key, value in GALA_PRESETS["project"].items())
+    assert len(outcome["test"]) == 5 and list(outcome["test"])[-1].endswith("gala_tpu's settings")

@@ -17,7 +17,7 @@ import torch
 from torch.nn import functional as F
 
 from .. import datasets, metrics
-from ..config import TrainConfig
+from ..config import GALA_PRESETS, TrainConfig
 from ..datasets import ClickMeDataset, Sample
 from ..trainer import train
 
@@ -173,12 +173,20 @@ def choose_lambda(sweep, tolerance=TOP1_TOLERANCE):
     return max(candidates, key=lambda value: (rho[value], -value))
 
 
+# The arm trained with serre-lab/gala_tpu's GALA settings instead of the project's (issue 9 item 5).
+GALA_TPU_ARM = "gala_tpu"
+
+
 def arms_for(chosen):
+    """(name, arch, lambda, GALA settings) of each arm: the four of the comparison, then GALA + ClickMe
+    at the chosen lambda with gala_tpu's settings beside the project's (training/config.py GALA_PRESETS)."""
+    project, tpu = GALA_PRESETS["project"], GALA_PRESETS[GALA_TPU_ARM]
     return [
-        ("ResNet", "resnet_tiny", 0.0),
-        ("SE-ResNet", "se_resnet_tiny", 0.0),
-        ("GALA, lambda = 0", "gala_resnet_tiny", 0.0),
-        (f"GALA + ClickMe, lambda = {chosen:g}", "gala_resnet_tiny", chosen),
+        ("ResNet", "resnet_tiny", 0.0, project),
+        ("SE-ResNet", "se_resnet_tiny", 0.0, project),
+        ("GALA, lambda = 0", "gala_resnet_tiny", 0.0, project),
+        (f"GALA + ClickMe, lambda = {chosen:g}", "gala_resnet_tiny", chosen, project),
+        (f"GALA + ClickMe, lambda = {chosen:g}, gala_tpu's settings", "gala_resnet_tiny", chosen, tpu),
     ]
 
 
@@ -195,21 +203,22 @@ def run_protocol(
     """Selection on validation, the arms, then the test split once. Returns everything measured."""
     models, seconds = {}, {}
 
-    def trained(arch, value, seed):
-        key = (arch, float(value), seed)
+    def trained(arch, value, seed, gala=GALA_PRESETS["project"]):
+        key = (arch, float(value), seed, tuple(sorted(gala.items())))
         if key not in models:
             train_idx, _val, _test = splits(data, seed, val_per_category, test_per_category)
             started = time.process_time()
-            models[key] = train_run(replace(base, arch=arch, lambda_clickme=float(value), seed=seed), data, train_idx)
+            config = replace(base, arch=arch, lambda_clickme=float(value), seed=seed, **gala)
+            models[key] = train_run(config, data, train_idx)
             seconds[key] = time.process_time() - started
-        return models[key]
+        return models[key], seconds[key]
 
     sweep = {}
     for value in lambdas:
         record: dict[str, Any] = {"val_top1": [], "val_attention_rho": []}
         for seed in selection_seeds:
             _train, val_idx, _test = splits(data, seed, val_per_category, test_per_category)
-            result = scores(trained("gala_resnet_tiny", value, seed), data, val_idx, base.image_size)
+            result = scores(trained("gala_resnet_tiny", value, seed)[0], data, val_idx, base.image_size)
             record["val_top1"].append(float(result["correct"].mean()))
             record["val_attention_rho"].append(float(np.nanmean(result["attention_rho"])))
         sweep[value] = record
@@ -220,17 +229,17 @@ def run_protocol(
     chosen = choose_lambda(sweep)
     log(f"chosen lambda (validation only): {chosen:g}")
     arms = arms_for(chosen)
-    for name, arch, value in arms:
+    for name, arch, value, gala in arms:
         for seed in arm_seeds:
-            trained(arch, value, seed)
+            trained(arch, value, seed, gala)
         log(f"trained {name} x {len(arm_seeds)} seeds")
     # The test split, read once, now that every choice is made.
     _train, _val, test_idx = splits(data, 0, val_per_category, test_per_category)
     results: dict[str, dict[str, Any]] = {}
-    for name, arch, value in arms:
+    for name, arch, value, gala in arms:
         per_seed = [
             scores(
-                trained(arch, value, seed),
+                trained(arch, value, seed, gala)[0],
                 data,
                 test_idx,
                 base.image_size,
@@ -245,7 +254,7 @@ def run_protocol(
             for key in ("correct", "attention_rho", "saliency_rho", "saliency_rho_224")
         }
         results[name]["examples"] = per_seed[0]["examples"]
-        results[name]["train_cpu_s"] = [seconds[(arch, float(value), seed)] for seed in arm_seeds]
+        results[name]["train_cpu_s"] = [trained(arch, value, seed, gala)[1] for seed in arm_seeds]
     return {
         "sweep": sweep,
         "chosen": chosen,

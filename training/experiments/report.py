@@ -136,9 +136,35 @@ def _what_it_shows(chosen, paired_rho, paired_top1, bench, ceiling_sb, partner, 
     return " ".join(lines)
 
 
+def _settings_comparison(test, names, chosen):
+    """The gala_tpu-settings arm against the project's at the same lambda and seeds, paired per image."""
+    if len(names) < 5:
+        return []
+    project, tpu = names[3], names[4]
+    rows = []
+    for label, key in (("attention rho", "attention_rho"), ("top-1", "correct")):
+        per_image = {name: np.nanmean(test[name][key].astype(float), axis=0) for name in (project, tpu)}
+        paired = metrics.paired_test(per_image[tpu], per_image[project])
+        low, high = paired["ci95"]
+        rows.append(
+            f"| {label} | {paired['mean_difference']:+.3f} [{low:+.3f}, {high:+.3f}] | "
+            f"{_p(paired['p_sign_flip'])} | {_p(paired['p_wilcoxon'])} | {paired['share_higher']:.0%} |"
+        )
+    return [
+        f"GALA's settings (section below): the same lambda = {chosen:g} and seeds with serre-lab/gala_tpu's "
+        "choices (a ReLU after the global path, variance-scaling gains, no weight decay on the attention "
+        "weights, the 5 x 5 local conv), minus the project's, paired per test image:",
+        "",
+        "| measure | mean difference [95% CI] | sign-flip p | Wilcoxon p | images higher |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
 def write_results(path, figures_dir, outcome, played, bench, data, masks, size, base, timing, command):
     sweep, chosen, arms, test = outcome["sweep"], outcome["chosen"], outcome["arms"], outcome["test"]
-    names = [name for name, _arch, _value in arms]
+    names = [arm[0] for arm in arms]
     test_idx = outcome["test_idx"]
     rhos = played["split_half_rho"][test_idx]
     half = metrics.bootstrap_interval(rhos)
@@ -216,7 +242,7 @@ def write_results(path, figures_dir, outcome, played, bench, data, masks, size, 
         f"{base.batch_size}, {base.optimizer} lr {base.lr}, weight decay {base.weight_decay}, cosine schedule, GALA on "
         f"`{','.join(base.stages)}`; CPU.",
         f"- lambda grid {', '.join(f'{v:g}' for v in size['lambdas'])}, {len(size['selection_seeds'])} selection seeds "
-        f"(each resamples the train/validation split); 4 arms x {len(size['arm_seeds'])} seeds; "
+        f"(each resamples the train/validation split); {len(arms)} arms x {len(size['arm_seeds'])} seeds; "
         f"{outcome['runs']} trainings in all (runs shared by the sweep and the arms are trained once).",
         f"- Reduced from issue 9's full protocol for the CPU at hand: {'; '.join(reduced)}. The full run: `{FULL}`.",
         "",
@@ -314,6 +340,7 @@ def write_results(path, figures_dir, outcome, played, bench, data, masks, size, 
         f"| top-1 | {paired_top1['mean_difference']:+.3f} [{paired_top1['ci95'][0]:+.3f}, {paired_top1['ci95'][1]:+.3f}] | "
         f"{_p(paired_top1['p_sign_flip'])} | {_p(paired_top1['p_wilcoxon'])} | {paired_top1['share_higher']:.0%} |",
         "",
+        *_settings_comparison(test, names, chosen),
         "- Attention alignment (ours): a GALA layer's attention map against the played ClickMe map, Spearman at "
         "64 x 64, divided by this dataset's own ceiling (split-half rho corrected to full size with "
         "Spearman-Brown): the share of the agreement that the maps allow.",
