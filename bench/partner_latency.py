@@ -16,7 +16,7 @@ What it does, all in one run (see bench/README.md):
    CLICKME_PLAYS_PER_IMAGE is set very high so no image retires.
 2. Measures the bare partner in processes of its own (one per core, started once, one torch thread
    each): `game.partner.PartnerRuntime` built from the active partner's row exactly as
-   game/services.py builds it, on a (1, 224, 224, 3) view of an imported image: forward (predict),
+   game/partner_play.py builds it, on a (1, 224, 224, 3) view of an imported image: forward (predict),
    render (partner_view) and render + forward latency, interleaved in one process, and
    back-to-back throughput with 1 process and with one per core. It does so before the first level
    and after every level; each level is compared with the bare runs just before and after it, so

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from clickme_site.errors import NotFound, ServiceError
 
-from . import selectors, services
+from . import click_post, selectors, services
 from .models import Round
 
 
@@ -195,7 +195,7 @@ class ClicksView(PlayerView):
         if not isinstance(request.data, dict) or "clicks" not in request.data:
             raise ServiceError("clicks: this field is required", "invalid")
         after_answer: list[Callable[[], None]] = []
-        round_, guesses, recognized = services.clicks_record_for_session(
+        round_, guesses, recognized = click_post.clicks_record_for_session(
             session=self.request.session,
             round_id=round_id,
             raw_clicks=request.data["clicks"],

@@ -1,6 +1,7 @@
 """The rules a click post must satisfy (API.md "Players"), as a pure function over plain values."""
 
 import math
+from datetime import datetime, timedelta
 
 
 class ClickRejected(ValueError):
@@ -44,3 +45,8 @@ def validate_clicks(raw, *, width, height, time_limit_ms, last_t_ms, stored_coun
         previous_t = t_ms
         clicks.append([x, y, t_ms])
     return clicks
+
+
+def past_deadline(started_at: datetime, time_limit_ms: int, grace_ms: int, now: datetime) -> bool:
+    """A round takes no click after its time limit plus the grace for latency (the one definition)."""
+    return now > started_at + timedelta(milliseconds=time_limit_ms + grace_ms)

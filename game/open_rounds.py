@@ -13,7 +13,7 @@ conditional UPDATE, committed on its own:
 It applies only while the row holds exactly the clicks the copy holds: PostgreSQL re-checks the
 condition on the row it waited for, so a concurrent post (another thread or process), a close, a skip
 or an expiry since the copy was made updates nothing; the copy is dropped and the post takes the locked
-path (game/services.py), which reads the row again. The copy only ever saves a read: the clicks are
+path (game/click_post.py), which reads the row again. The copy only ever saves a read: the clicks are
 appended to the row they were checked against and committed before the answer. A copy is kept only
 once what it holds is committed (transaction.on_commit), so it is never ahead of the database.
 """
@@ -22,7 +22,7 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -30,6 +30,7 @@ from django.db.models import TextField
 from django.db.models.functions import MD5, Cast
 from django.utils import timezone
 
+from .click_rules import past_deadline
 from .models import Round
 
 # Copies kept per process, at most: a copy of a full round is about 30 KB, and copies past their
@@ -71,9 +72,8 @@ class PlayState:
         return len(self.clicks)
 
     def past_deadline(self, now: datetime) -> bool:
-        """Past the time limit and the click grace: the round can take no click (game/services.py)."""
-        grace_ms = settings.CLICKME["CLICK_GRACE_MS"]
-        return now > self.started_at + timedelta(milliseconds=self.time_limit_ms + grace_ms)
+        """The round can take no click any more (game/click_rules.py past_deadline)."""
+        return past_deadline(self.started_at, self.time_limit_ms, settings.CLICKME["CLICK_GRACE_MS"], now)
 
 
 _FIELDS = (

@@ -1,13 +1,12 @@
-"""Writes of the game: players, rounds, clicks and the partner's verdict (HackSoft-style services)."""
+"""Writes of the game: players, rounds and their closes (HackSoft-style services). A click post and the
+partner's verdict are game/click_post.py."""
 
 import hashlib
 import hmac
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import Future
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,8 +19,8 @@ from django.utils import timezone
 
 from clickme_site.errors import Conflict, NotFound, ServiceError
 
-from . import moderation, nicknames, open_rounds, partner_play, selectors
-from .click_rules import ClickRejected, validate_clicks
+from . import moderation, nicknames, open_rounds, selectors
+from .click_rules import past_deadline
 from .models import COMPLETED_STATES, Partner, Player, Round
 from .selectors import SESSION_PLAYER_KEY, session_player
 from .signals import images_changed, round_finished
@@ -61,7 +60,8 @@ def player_id_for_session(*, session: SessionBase, ip: str = "") -> int | None:
     a session deleted or expired meanwhile is noticed when the time is up. Only found players are
     kept: a session that has none yet is read every time, so the player another process binds to it
     is seen at once; a post that finds no round for a kept player reads the session again
-    (clicks_record_for_session), so a new player bound by another process is seen at once too."""
+    (click_post.clicks_record_for_session), so a new player bound by another process is seen at once
+    too."""
     key = session.session_key
     ttl_s = game_setting("SESSION_PLAYER_TTL_S")
     if key and ttl_s > 0:
@@ -137,7 +137,7 @@ def partner_activate(*, partner: Partner) -> Partner:
     return partner
 
 
-def _round_close(
+def round_close(
     round_: Round, state: str, *, now: datetime, score: int = 0, recognized_at_ms: int | None = None
 ) -> None:
     """Move an open (row-locked) round to won/expired/skipped, judge its quality (game/round_quality.py)
@@ -168,9 +168,9 @@ def _round_close(
         transaction.on_commit(lambda: round_finished.send(sender=Round, round_id=round_id, image_id=image_id))
 
 
-def _expired_by_clock(round_: Round | open_rounds.PlayState, now: datetime) -> bool:
-    deadline = round_.started_at + timedelta(milliseconds=round_.time_limit_ms + game_setting("CLICK_GRACE_MS"))
-    return now > deadline
+def expired_by_clock(round_: Round | open_rounds.PlayState, now: datetime) -> bool:
+    """Past the round's time limit and the click grace (game/click_rules.py past_deadline)."""
+    return past_deadline(round_.started_at, round_.time_limit_ms, game_setting("CLICK_GRACE_MS"), now)
 
 
 def round_start(
@@ -201,7 +201,7 @@ def round_start(
     raise Conflict("could not assign an image, try again", "assignment_conflict")
 
 
-def _locked_round(player: Player | int | None, round_id: int) -> Round:
+def locked_round(player: Player | int | None, round_id: int) -> Round:
     round_ = (
         Round.objects.select_for_update(of=("self",))
         .select_related("image", "partner")
@@ -218,190 +218,12 @@ def _locked_round(player: Player | int | None, round_id: int) -> Round:
     return round_
 
 
-def round_score(elapsed_ms: float, time_limit_ms: int) -> int:
-    # SCIENCE.md section 1: round(100 * (1 - elapsed / limit)) for a won round.
-    elapsed_ms = min(max(elapsed_ms, 0), time_limit_ms)
-    return int(round(100 * (1 - elapsed_ms / time_limit_ms)))
-
-
-@dataclass(frozen=True)
-class PostedRound:
-    """What a click post's answer says of its round."""
-
-    pk: int
-    state: str
-    score: int
-    n_clicks: int
-
-
-def clicks_record_for_session(
-    *,
-    session: SessionBase,
-    round_id: int,
-    raw_clicks: Any,
-    after_answer: Callable[[Callable[[], None]], None] | None = None,
-) -> tuple["PostedRound", list[dict[str, Any]], bool]:
-    """clicks_record for the session's player. A kept answer of player_id_for_session that finds no
-    such round is checked once against the session itself: its player may have been deleted and a
-    new one bound to the session since (nothing was stored by the refused try)."""
-    player_id = player_id_for_session(session=session)
-    try:
-        return clicks_record(player=player_id, round_id=round_id, raw_clicks=raw_clicks, after_answer=after_answer)
-    except NotFound:
-        session_player_forget(session=session)
-        fresh = player_id_for_session(session=session)
-        if fresh is None or fresh == player_id:
-            raise
-        return clicks_record(player=fresh, round_id=round_id, raw_clicks=raw_clicks, after_answer=after_answer)
-
-
-def clicks_record(
-    *,
-    player: Player | int | None,
-    round_id: int,
-    raw_clicks: Any,
-    after_answer: Callable[[Callable[[], None]], None] | None = None,
-) -> tuple[PostedRound, list[dict[str, Any]], bool]:
-    """Store the new clicks of an open round, then let the partner look; returns (round, guesses, recognized).
-
-    `after_answer`, when given, takes the write that keeps an open round's latest guesses (a display
-    copy) to run once the answer is sent (the API runs it when the response closes); otherwise it runs
-    here.
-
-    The clicks are checked against the round's stored clicks and appended to exactly those, then
-    committed before the partner's answer is read (its forward is queued first, so it runs while the
-    clicks are written): concurrent posts of one round are applied one after the other, no click is
-    lost or stored twice, and a failing partner costs the answer its guesses, never the clicks. The
-    process's copy of the round (game/open_rounds.py) makes that one conditional UPDATE; without a
-    copy that still holds, the round is read under a row lock. A post after the time limit closes the
-    round (kept) and is refused with 409 round_closed.
-
-    Once the clicks are committed nothing may turn the answer into an error (the browser would send
-    them again): a failure after the commit (the partner, a dropped database connection, a broker
-    publish) is logged and the answer carries the round as stored.
-    """
-    now = timezone.now()
-    player_id = player.pk if isinstance(player, Player) else player
-    appended = _clicks_append_to_copy(player_id, round_id, raw_clicks, now) if player_id is not None else None
-    if appended is None:
-        appended = _clicks_append(player, round_id, raw_clicks, now)
-    if appended is None:
-        raise Conflict("the round's time is up", "round_closed")
-    play, last_t_ms, pending = appended
-    guesses: list[dict[str, Any]] = []
-    try:
-        guesses, recognized = partner_play.partner_guesses(play, pending)
-        if not recognized:
-            partner_play.guesses_keep(play.pk, play.n_clicks, guesses, after_answer)
-            return PostedRound(play.pk, Round.State.OPEN, 0, play.n_clicks), guesses, False
-        won = _round_win(player, round_id, guesses, last_t_ms, now)
-        return PostedRound(won.pk, won.state, won.score, won.n_clicks), guesses, True
-    except Exception:  # the clicks are stored: answer with what is stored, never an error
-        log.exception("round %s: failure after its clicks were stored; answering the stored state", round_id)
-    state, score = Round.State.OPEN, 0  # as appended: the last known state if the database went away
-    try:
-        stored = Round.objects.filter(pk=play.pk).values_list("state", "score").first()
-        if stored is not None:
-            state, score = stored
-    except Exception as error:
-        log.warning("round %s: could not re-read the stored state: %s", round_id, error)
-    return PostedRound(play.pk, state, score, play.n_clicks), guesses, state == Round.State.WON
-
-
-def _clicks_append_to_copy(
-    player_id: int, round_id: int, raw_clicks: Any, now: datetime
-) -> tuple[open_rounds.PlayState, int, Future | None] | None:
-    """The post by the process's copy of the round (game/open_rounds.py): (the round as stored, t_ms of
-    the last new click, the partner's queued forward), or None whenever the locked path must decide:
-    no open round of this player, the row changed since the copy, the time is up, or a click is refused
-    (refusals are the locked path's, against the stored row, so a copy can never refuse a good post)."""
-    play = open_rounds.kept(round_id=round_id, player_id=player_id)
-    if play is None:
-        play = open_rounds.load(round_id=round_id, player_id=player_id)
-    if play is None or _expired_by_clock(play, now):
-        return None
-    try:
-        clicks = _clicks_valid(play, raw_clicks)
-    except ClickRejected:
-        return None
-    pending = partner_play.partner_submit(play, [*play.clicks, *clicks])
-    stored = open_rounds.clicks_store(play, clicks)
-    if stored is None:
-        if pending is not None:
-            pending.cancel()  # not run if it has not started; the locked path queues its own
-        return None
-    return stored, clicks[-1][2], pending
-
-
-def _clicks_valid(play: open_rounds.PlayState, raw_clicks: Any) -> list[list[int]]:
-    return validate_clicks(
-        raw_clicks,
-        width=play.width,
-        height=play.height,
-        time_limit_ms=play.time_limit_ms,
-        last_t_ms=play.clicks[-1][2] if play.clicks else None,
-        stored_count=play.n_clicks,
-        max_clicks=game_setting("MAX_CLICKS"),
-        max_per_post=game_setting("MAX_CLICKS_PER_POST"),
-    )
-
-
-@transaction.atomic
-def _clicks_append(
-    player: Player | int | None, round_id: int, raw_clicks: Any, now: datetime
-) -> tuple[open_rounds.PlayState, int, Future | None] | None:
-    """Validate and store the clicks under the round's row lock; (the round as stored, t_ms of the last
-    new click, the partner's queued forward), or None when time is up. The forward is queued before
-    the clicks are written, so it runs while this transaction commits; its answer is read only after
-    the commit. The process keeps a copy of the round for its next post (on commit)."""
-    round_ = _locked_round(player, round_id)
-    if round_.state != Round.State.OPEN:
-        raise Conflict(f"the round is {round_.state}", "round_closed")
-    if _expired_by_clock(round_, now):
-        _round_close(round_, Round.State.EXPIRED, now=now)
-        return None
-    try:
-        clicks = _clicks_valid(open_rounds.play_state_of(round_), raw_clicks)
-    except ClickRejected as error:
-        raise ServiceError(str(error), error.code) from error
-    round_.clicks = round_.clicks + clicks
-    round_.n_clicks = len(round_.clicks)
-    play = open_rounds.play_state_of(round_)
-    pending = partner_play.partner_submit(play, play.clicks)
-    round_.save(update_fields=["clicks", "n_clicks"])
-    open_rounds.keep(play)
-    return play, clicks[-1][2], pending
-
-
-@transaction.atomic
-def _round_win(
-    player: Player | int | None, round_id: int, guesses: list[dict[str, Any]], last_t_ms: int, now: datetime
-) -> Round:
-    """The partner recognised the image: the round is won, scored by the time it took (SCIENCE.md 1)."""
-    round_ = _locked_round(player, round_id)
-    if round_.state != Round.State.OPEN:
-        return round_  # a concurrent post already won it, or it expired meanwhile
-    server_elapsed_ms = (now - round_.started_at).total_seconds() * 1000.0
-    # The browser's clock counts, but never more than the grace below the server's.
-    elapsed_ms = int(max(last_t_ms, server_elapsed_ms - game_setting("CLICK_GRACE_MS")))
-    elapsed_ms = min(max(elapsed_ms, 0), round_.time_limit_ms)
-    round_.last_guesses = guesses
-    _round_close(
-        round_,
-        Round.State.WON,
-        now=now,
-        score=round_score(elapsed_ms, round_.time_limit_ms),
-        recognized_at_ms=elapsed_ms,
-    )
-    return round_
-
-
 @transaction.atomic
 def round_finish(*, player: Player | int | None, round_id: int) -> Round:
     """End an open round without a win (time out or give up); a closed round is returned as it is."""
-    round_ = _locked_round(player, round_id)
+    round_ = locked_round(player, round_id)
     if round_.state == Round.State.OPEN:
-        _round_close(round_, Round.State.EXPIRED, now=timezone.now())
+        round_close(round_, Round.State.EXPIRED, now=timezone.now())
     return round_
 
 
@@ -421,13 +243,13 @@ def round_skip(*, player: Player, round_id: int) -> Round:
 
 @transaction.atomic
 def _round_skip(player: Player | int | None, round_id: int, now: datetime) -> Round | None:
-    round_ = _locked_round(player, round_id)
+    round_ = locked_round(player, round_id)
     if round_.state != Round.State.OPEN:
         raise Conflict(f"the round is {round_.state}", "round_closed")
-    if _expired_by_clock(round_, now):
-        _round_close(round_, Round.State.EXPIRED, now=now)
+    if expired_by_clock(round_, now):
+        round_close(round_, Round.State.EXPIRED, now=now)
         return None
-    _round_close(round_, Round.State.SKIPPED, now=now)
+    round_close(round_, Round.State.SKIPPED, now=now)
     return round_
 
 
@@ -439,7 +261,7 @@ def rounds_expire_stale(*, now: datetime | None = None) -> int:
     for round_id in Round.objects.filter(state=Round.State.OPEN, started_at__lt=cutoff).values_list("pk", flat=True):
         with transaction.atomic():
             round_ = Round.objects.select_for_update().filter(pk=round_id, state=Round.State.OPEN).first()
-            if round_ is not None and _expired_by_clock(round_, now):
-                _round_close(round_, Round.State.EXPIRED, now=now)
+            if round_ is not None and expired_by_clock(round_, now):
+                round_close(round_, Round.State.EXPIRED, now=now)
                 expired += 1
     return expired

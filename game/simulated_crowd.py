@@ -4,7 +4,7 @@ image is retired (SCIENCE.md sections 1, 2 and 7): the science experiment's maps
 Each player starts rounds with `round_start` (the game picks the image: never one the player had,
 fewest completed rounds first), paints with the brush of game/simulated_players.py (a bubble centre
 every 50 ms, at most 7 px from the last), posts the clicks every 10 as the browser does
-(`clicks_record`, where the active partner looks at what is revealed) and stops when the partner
+(`click_post.clicks_record`, where the active partner looks at what is revealed) and stops when the partner
 recognises the image or the 7 s run out (`round_finish`). Careful players paint the diagnostic part
 (the mask, with aim noise and a few stray glances), careless ones anywhere. Rounds are judged by
 the game's own quality rules (game/round_quality.py) like any other; nothing here bypasses them.
@@ -20,7 +20,7 @@ import numpy as np
 
 from clickme_site.errors import Conflict
 
-from . import services
+from . import click_post, services
 from .models import Player, Round
 from .simulated_players import trajectory
 
@@ -74,7 +74,7 @@ def round_play(player, round_, mask, rng, careless, time_limit_ms):
     for begin in range(0, len(clicks), POST_EVERY):
         chunk = clicks[begin : begin + POST_EVERY]
         try:
-            stored, _guesses, recognized = services.clicks_record(player=player, round_id=round_.pk, raw_clicks=chunk)
+            stored, _guesses, recognized = click_post.clicks_record(player=player, round_id=round_.pk, raw_clicks=chunk)
         except Conflict:  # the round's time ran out on the server's clock
             break
         posted += len(chunk)

@@ -62,7 +62,7 @@ PURE_CORES = {
 # The Django layer around the cores (models, services, selectors, APIs, tasks and their plumbing).
 DJANGO_LAYER_NAMES = {
     "admin", "api", "apps", "experiments", "files", "filters", "importing", "job_execution", "jobs",
-    "guesses_writer", "models", "moderation", "monitoring", "observers", "open_rounds", "partner_play", "partner_validity", "played_benchmark", "report",
+    "click_post", "guesses_writer", "models", "moderation", "monitoring", "observers", "open_rounds", "partner_play", "partner_validity", "played_benchmark", "report",
     "simulated_crowd", "synthetic_benchmark", "participant_urls", "partner_registry", "queueing",
     "receivers", "registry", "research_api", "research_urls", "scheduling", "selectors", "services", "signals",
     "simulated_participants", "static_storage", "stimulus_generation", "stimulus_inputs", "tasks", "urls",

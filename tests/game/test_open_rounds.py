@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from game import open_rounds, services
+from game import click_post, open_rounds, services
 from game.models import Round
 from tests.game.conftest import PlayerClient
 
@@ -91,7 +91,7 @@ def test_a_copy_is_never_ahead_of_the_database(unrecognised_images, ranked_partn
         pass
 
     with pytest.raises(Rollback), transaction.atomic():
-        services.clicks_record(player=player_id, round_id=round_id, raw_clicks=[[11, 10, 500]])
+        click_post.clicks_record(player=player_id, round_id=round_id, raw_clicks=[[11, 10, 500]])
         raise Rollback
     assert open_rounds.kept(round_id=round_id, player_id=player_id).n_clicks == 1
     response = player.clicks(round_id, [[12, 10, 100]])

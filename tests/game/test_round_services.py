@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from game import services
+from game import click_post, services
 from game.models import Image
 from game.signals import round_finished
 from game.tasks import rounds_expire_stale
@@ -28,7 +28,7 @@ def test_an_image_retires_after_plays_per_image_completed_rounds(categories, ran
     for k in range(2):
         player = PlayerFactory()
         round_ = services.round_start(player=player)
-        services.clicks_record(player=player, round_id=round_.pk, raw_clicks=[[10 + k, 10, 0]])
+        click_post.clicks_record(player=player, round_id=round_.pk, raw_clicks=[[10 + k, 10, 0]])
         services.round_finish(player=player, round_id=round_.pk)
     image.refresh_from_db()
     assert image.completed_rounds == 2 and image.retired
@@ -78,7 +78,7 @@ def test_stale_open_rounds_are_expired_by_the_periodic_task(categories):
 
 @pytest.mark.parametrize("elapsed_ms, score", [(0, 100), (3500, 50), (6999, 0), (7000, 0), (700, 90)])
 def test_score_follows_the_time_left(elapsed_ms, score):
-    assert services.round_score(elapsed_ms, 7000) == score
+    assert click_post.round_score(elapsed_ms, 7000) == score
 
 
 @pytest.mark.django_db(transaction=True)
@@ -95,7 +95,7 @@ def test_concurrent_click_posts_of_one_round_lose_and_duplicate_nothing(categori
             for batch in range(5):
                 t = (batch * 4 + worker) * 10
                 try:
-                    services.clicks_record(player=player, round_id=round_.pk, raw_clicks=[[worker, batch, 1000 + t]])
+                    click_post.clicks_record(player=player, round_id=round_.pk, raw_clicks=[[worker, batch, 1000 + t]])
                 except services.ServiceError as error:
                     errors.append(error.code)  # a post whose t_ms went back behind a faster one
         finally:
