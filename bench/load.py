@@ -267,6 +267,7 @@ from django.conf import settings
 from annotations.models import ClickMap
 from annotations.selectors import qualifying_rounds, stale_image_ids
 from game.models import Round
+from game.click_rules import clicks_window_ms
 from game.services import rounds_expire_stale
 
 accepted = {}
@@ -275,7 +276,7 @@ for path in os.environ["BENCH_ACCEPTED_FILES"].split(os.pathsep):
         row = json.loads(line)
         if "round_id" in row:
             accepted[row["round_id"]] = row["clicks"]
-limit_s = (settings.CLICKME["TIME_LIMIT_MS"] + settings.CLICKME["CLICK_GRACE_MS"]) / 1000
+limit_s = (settings.CLICKME["TIME_LIMIT_MS"] + clicks_window_ms(settings.CLICKME)) / 1000
 time.sleep(limit_s + 1)
 expired = rounds_expire_stale()
 stored = dict(Round.objects.values_list("id", "clicks"))

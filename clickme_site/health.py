@@ -1,5 +1,6 @@
 """GET /healthz (readiness): is the database reachable, is the broker reachable, how many workers
-answer. GET /healthz/live (liveness): the process answers, whatever its dependencies."""
+answer, and does this web process hold what the apps need to serve (clickme_site/readiness.py: the
+game's partner loaded). GET /healthz/live (liveness): the process answers, whatever its dependencies."""
 
 import logging
 
@@ -7,6 +8,7 @@ from django.db import connection
 from django.http import JsonResponse
 
 from .celery import app
+from .readiness import READY_STATES, readiness_parts
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +47,24 @@ def health_report():
         body["workers"] = 0
     if body["workers"] == 0:
         healthy = False
+    if body["db"] == "ok":
+        for ready in readiness_parts():
+            try:
+                state = ready.probe()
+            except Exception as error:
+                log.warning("healthz: %s failed: %s", ready.name, error)
+                state = "error"
+            body[ready.name] = state
+            healthy = healthy and state in READY_STATES
     return body, healthy
 
 
 def healthz(request):
     body, healthy = health_report()
     if not healthy:
-        failing = [part for part in ("db", "broker") if body[part] != "ok"] or ["workers"]
+        failing = [part for part in ("db", "broker") if body[part] != "ok"]
+        failing += [ready.name for ready in readiness_parts() if body.get(ready.name, "ok") not in READY_STATES]
+        failing = failing or ["workers"]
         body["detail"] = f"unhealthy: {', '.join(failing)}"
         body["code"] = "unhealthy"
     return JsonResponse(body, status=200 if healthy else 503)

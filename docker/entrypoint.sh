@@ -17,6 +17,7 @@ if [ "$#" -gt 0 ]; then shift; fi
 case "$role" in
   web)
     exec gunicorn clickme_site.wsgi:application \
+      --config scripts/gunicorn.conf.py \
       --bind "0.0.0.0:${PORT:-8000}" \
       --workers "${GUNICORN_WORKERS:-2}" \
       --threads "${GUNICORN_THREADS:-4}" \

@@ -48,5 +48,14 @@ def validate_clicks(raw, *, width, height, time_limit_ms, last_t_ms, stored_coun
 
 
 def past_deadline(started_at: datetime, time_limit_ms: int, grace_ms: int, now: datetime) -> bool:
-    """A round takes no click after its time limit plus the grace for latency (the one definition)."""
+    """A round takes no click after its time limit plus `grace_ms` (the one definition; callers pass
+    clicks_window_ms's grace)."""
     return now > started_at + timedelta(milliseconds=time_limit_ms + grace_ms)
+
+
+def clicks_window_ms(clickme: dict) -> int:
+    """How long after its time limit a round still takes clicks, by the server's clock: the latency
+    grace plus the allowance for a slow server (CLICK_LATE_MS). The clicks themselves must have been
+    drawn within the limit by the page's clock (validate_clicks: t_ms <= time_limit_ms), so a batch the
+    page drew in time but could post only once a slow answer came back is judged in time."""
+    return int(clickme["CLICK_GRACE_MS"]) + int(clickme.get("CLICK_LATE_MS", 0))

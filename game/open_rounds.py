@@ -30,7 +30,7 @@ from django.db.models import TextField
 from django.db.models.functions import MD5, Cast
 from django.utils import timezone
 
-from .click_rules import past_deadline
+from .click_rules import clicks_window_ms, past_deadline
 from .models import Round
 
 # Copies kept per process, at most: a copy of a full round is about 30 KB, and copies past their
@@ -73,7 +73,7 @@ class PlayState:
 
     def past_deadline(self, now: datetime) -> bool:
         """The round can take no click any more (game/click_rules.py past_deadline)."""
-        return past_deadline(self.started_at, self.time_limit_ms, settings.CLICKME["CLICK_GRACE_MS"], now)
+        return past_deadline(self.started_at, self.time_limit_ms, clicks_window_ms(settings.CLICKME), now)
 
 
 _FIELDS = (

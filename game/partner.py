@@ -252,6 +252,13 @@ def runtime_for(key, spec, torch_threads=None):
         return runtime
 
 
+def runtime_loaded(key, spec):
+    """Whether this process holds the runtime of (key, spec) already (runtime_for would not load)."""
+    with _cache_lock:
+        runtime = _cache.get(key)
+        return runtime is not None and runtime.spec == spec
+
+
 def top_k(probabilities, k=5):
     order = np.argsort(-probabilities, kind="stable")[:k]
     return [(int(i), float(probabilities[i])) for i in order]

@@ -4,6 +4,7 @@ game.partner, in the processes that play."""
 
 import functools
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from functools import lru_cache
@@ -163,3 +164,63 @@ def guesses_save(round_id: int, n_clicks: int, guesses: list[dict[str, Any]]) ->
             Round.objects.filter(pk=round_id, state=Round.State.OPEN, n_clicks=n_clicks).update(last_guesses=guesses)
     except Exception:
         log.exception("round %s: could not keep the partner's guesses", round_id)
+
+
+def _active_spec() -> tuple[int, Any] | None:
+    """(pk, PartnerSpec) of the game's active partner, as a click post builds it; None without one."""
+    from . import partner as partner_runtime
+
+    partner = Partner.objects.filter(is_active=True).first()
+    if partner is None:
+        return None
+    return partner.pk, partner_runtime.PartnerSpec.of(partner)
+
+
+def partner_warm() -> bool:
+    """Load the active partner in this process and run one forward through its forward thread, so the
+    process's first click post costs what its later ones do (clickme_site/readiness.py: a web worker
+    runs this before it serves). False when no partner is active."""
+    active = _active_spec()
+    if active is None:
+        return False
+    from . import partner as partner_runtime
+
+    pk, spec = active
+    runtime = partner_runtime.runtime_for(pk, spec, _setting("TORCH_THREADS"))
+    crop = _setting("PARTNER_CROP_PX")
+    runtime.submit(np.zeros((crop, crop, 3), dtype=np.float32)).result(timeout=PARTNER_TIMEOUT_S)
+    return True
+
+
+_warming: dict[tuple[int, Any], threading.Thread] = {}
+_warming_lock = threading.Lock()
+
+
+def partner_readiness() -> str:
+    """GET /healthz's "partner" part for this process: "ok" when it holds the active partner, "none"
+    when no partner is active, "loading" while it loads one it does not hold yet (a partner promoted
+    since the worker started: the load starts here, on a thread, so the worker's next post is warm)."""
+    active = _active_spec()
+    if active is None:
+        return "none"
+    from . import partner as partner_runtime
+
+    if partner_runtime.runtime_loaded(*active):
+        return "ok"
+    with _warming_lock:
+        thread = _warming.get(active)
+        if thread is None or not thread.is_alive():
+            thread = threading.Thread(target=_warm_quietly, name="partner-warm", daemon=True)
+            _warming.clear()
+            _warming[active] = thread
+            thread.start()
+    return "loading"
+
+
+def _warm_quietly() -> None:
+    try:
+        partner_warm()
+    except Exception:
+        log.exception("the active partner did not load")
+    finally:
+        connection.close()  # the thread's own database connection

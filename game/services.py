@@ -20,7 +20,7 @@ from django.utils import timezone
 from clickme_site.errors import Conflict, NotFound, ServiceError
 
 from . import moderation, nicknames, open_rounds, selectors
-from .click_rules import past_deadline
+from .click_rules import clicks_window_ms, past_deadline
 from .models import COMPLETED_STATES, Partner, Player, Round
 from .selectors import SESSION_PLAYER_KEY, session_player
 from .signals import images_changed, round_finished
@@ -169,8 +169,8 @@ def round_close(
 
 
 def expired_by_clock(round_: Round | open_rounds.PlayState, now: datetime) -> bool:
-    """Past the round's time limit and the click grace (game/click_rules.py past_deadline)."""
-    return past_deadline(round_.started_at, round_.time_limit_ms, game_setting("CLICK_GRACE_MS"), now)
+    """Past the round's time limit and the clicks' window (game/click_rules.py clicks_window_ms)."""
+    return past_deadline(round_.started_at, round_.time_limit_ms, clicks_window_ms(settings.CLICKME), now)
 
 
 def round_start(
@@ -246,7 +246,8 @@ def _round_skip(player: Player | int | None, round_id: int, now: datetime) -> Ro
     round_ = locked_round(player, round_id)
     if round_.state != Round.State.OPEN:
         raise Conflict(f"the round is {round_.state}", "round_closed")
-    if expired_by_clock(round_, now):
+    # A skip is the player's decision within the round: the latency grace, not the slow-server window.
+    if past_deadline(round_.started_at, round_.time_limit_ms, game_setting("CLICK_GRACE_MS"), now):
         round_close(round_, Round.State.EXPIRED, now=now)
         return None
     round_close(round_, Round.State.SKIPPED, now=now)
@@ -256,7 +257,7 @@ def _round_skip(player: Player | int | None, round_id: int, now: datetime) -> Ro
 def rounds_expire_stale(*, now: datetime | None = None) -> int:
     """Close rounds whose time ran out without a finish (the browser went away). Returns how many."""
     now = now or timezone.now()
-    cutoff = now - timedelta(milliseconds=game_setting("TIME_LIMIT_MS") + game_setting("CLICK_GRACE_MS"))
+    cutoff = now - timedelta(milliseconds=game_setting("TIME_LIMIT_MS") + clicks_window_ms(settings.CLICKME))
     expired = 0
     for round_id in Round.objects.filter(state=Round.State.OPEN, started_at__lt=cutoff).values_list("pk", flat=True):
         with transaction.atomic():

@@ -234,6 +234,9 @@ CLICKME = {
     "PARTNER_CROP_PX": 224,
     "TIME_LIMIT_MS": env.int("CLICKME_TIME_LIMIT_MS", default=7000),
     "CLICK_GRACE_MS": env.int("CLICKME_CLICK_GRACE_MS", default=1500),
+    # Clicks drawn within the limit (every t_ms <= TIME_LIMIT_MS) are still taken this long after the
+    # limit and the grace: the page posts one batch at a time, so a slow answer delays the next batch.
+    "CLICK_LATE_MS": env.int("CLICKME_CLICK_LATE_MS", default=10000),
     "BUBBLE_SIZE_PX": env.int("CLICKME_BUBBLE_SIZE_PX", default=14),
     "PARTNER_BUBBLE_PX": env.int("CLICKME_PARTNER_BUBBLE_PX", default=21),
     "NOISE_STD": env.float("CLICKME_NOISE_STD", default=0.4),

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from game import click_post, open_rounds, services
+from game.click_rules import clicks_window_ms
 from game.models import Round
 from tests.game.conftest import PlayerClient
 
@@ -177,7 +178,7 @@ def test_copies_past_their_rounds_deadline_are_dropped(unrecognised_images, rank
     player_id = Round.objects.get(pk=round_id).player_id
     assert player.clicks(round_id, [[10, 10, 0]]).status_code == 200
     assert open_rounds.kept(round_id=round_id, player_id=player_id) is not None
-    late = settings.CLICKME["TIME_LIMIT_MS"] + settings.CLICKME["CLICK_GRACE_MS"] + 1000
+    late = settings.CLICKME["TIME_LIMIT_MS"] + clicks_window_ms(settings.CLICKME) + 1000
     Round.objects.filter(pk=round_id).update(started_at=timezone.now() - timedelta(milliseconds=late))
     copy = open_rounds._kept[round_id]
     open_rounds._kept[round_id] = replace(copy, started_at=copy.started_at - timedelta(milliseconds=late))

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from game.click_rules import clicks_window_ms
 from game.models import Partner, Player, Round
 
 
@@ -61,13 +62,35 @@ def test_clicks_after_a_win_get_409_and_change_nothing(player_client, recognised
     assert stored(body["round_id"]) == before
 
 
-def test_clicks_after_the_time_limit_get_409_and_the_round_expires(player_client, unrecognised_images, ranked_partner):
+def test_clicks_after_the_time_limit_get_409_and_the_round_expires(
+    player_client, unrecognised_images, ranked_partner, settings
+):
     body = player_client.start()
     player_client.clicks(body["round_id"], [[1, 1, 100]])
-    Round.objects.filter(pk=body["round_id"]).update(started_at=timezone.now() - timedelta(seconds=10))
+    late_ms = settings.CLICKME["TIME_LIMIT_MS"] + clicks_window_ms(settings.CLICKME) + 500
+    Round.objects.filter(pk=body["round_id"]).update(started_at=timezone.now() - timedelta(milliseconds=late_ms))
     response = player_client.clicks(body["round_id"], [[2, 2, 200]])
     assert response.status_code == 409 and response.json()["code"] == "round_closed"
     assert stored(body["round_id"]) == ("expired", 0, 1, [[1, 1, 100]])
+
+
+def test_clicks_drawn_in_time_but_posted_after_a_slow_answer_are_stored(
+    player_client, unrecognised_images, ranked_partner, settings
+):
+    """The page posts one batch at a time: when the server took seconds to answer the previous batch,
+    the next one (drawn within the limit) arrives after limit + grace, and is still judged in time."""
+    body = player_client.start()
+    assert player_client.clicks(body["round_id"], [[1, 1, 100]]).status_code == 200
+    slow_ms = settings.CLICKME["TIME_LIMIT_MS"] + settings.CLICKME["CLICK_GRACE_MS"] + 5000
+    assert slow_ms < settings.CLICKME["TIME_LIMIT_MS"] + clicks_window_ms(settings.CLICKME)
+    Round.objects.filter(pk=body["round_id"]).update(started_at=timezone.now() - timedelta(milliseconds=slow_ms))
+    response = player_client.clicks(body["round_id"], [[2, 2, 6900]])
+    assert response.status_code == 200 and response.json()["state"] == "open"
+    assert stored(body["round_id"]) == ("open", 0, 2, [[1, 1, 100], [2, 2, 6900]])
+    # a click the page could not have drawn in time is refused, whenever it comes
+    late = player_client.clicks(body["round_id"], [[3, 3, settings.CLICKME["TIME_LIMIT_MS"] + 1]])
+    assert late.status_code == 400 and late.json()["code"] == "invalid_time"
+    assert stored(body["round_id"]) == ("open", 0, 2, [[1, 1, 100], [2, 2, 6900]])
 
 
 @pytest.mark.parametrize(
