@@ -134,7 +134,7 @@ def test_the_vendored_chart_js_is_the_version_pinned_in_the_lockfile_with_its_li
     assert "MIT" in (vendored / "LICENSE-kurkle-color.md").read_text()
 
 
-@pytest.mark.parametrize("path", ["/leaderboard/", "/dashboard/"])
+@pytest.mark.parametrize("path", ["/", "/leaderboard/", "/dashboard/"])
 def test_every_page_has_one_main_landmark_and_one_visible_h1(staff_client, path):
     response = staff_client.get(path)
     assert response.status_code == 200
