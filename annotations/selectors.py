@@ -200,5 +200,6 @@ def dataset_stats() -> dict[str, Any]:
         "n_players": Player.objects.filter(Q(rounds__state__in=COMPLETED_STATES)).distinct().count(),
         "n_rounds": totals["n_rounds"],
         "n_clicks": totals["n_clicks"] or 0,
-        "split_half_rho": {"mean": mean, "ci95": ci95, "n_images": len(rhos), "null": _split_half_null()},
+        # null_mean: SCIENCE.md section 2's null, halves of two different images (None under 2 such images)
+        "split_half_rho": {"mean": mean, "ci95": ci95, "n_images": len(rhos), "null_mean": _split_half_null()},
     }

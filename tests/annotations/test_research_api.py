@@ -176,6 +176,20 @@ def test_stats_counts_and_reliability(researcher, built):
     assert low <= stats["split_half_rho"]["mean"] <= high
 
 
+@pytest.mark.parametrize("with_maps", [False, True])
+def test_stats_reports_the_split_half_null_under_its_own_name(researcher, played_images, with_maps):
+    """SCIENCE.md section 2: the null (halves of two different images) beside the mean, no stray "null" key."""
+    if with_maps:
+        for image in played_images:
+            services.map_rebuild(image_id=image.pk)
+    rho = researcher.get("/api/v1/stats/").json()["split_half_rho"]
+    assert set(rho) == {"mean", "ci95", "n_images", "null_mean"}
+    if with_maps:
+        assert rho["n_images"] == 2 and rho["null_mean"] < rho["mean"]
+    else:
+        assert (rho["n_images"], rho["mean"], rho["null_mean"]) == (0, None, None)
+
+
 def test_categories_list_counts_images_and_maps(researcher, built, categories):
     rows = {r["id"]: r for r in researcher.get("/api/v1/categories/").json()["results"]}
     assert rows[categories[0].pk]["n_images"] == 1 and rows[categories[0].pk]["n_maps"] == 1

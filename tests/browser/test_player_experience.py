@@ -145,6 +145,40 @@ def test_the_consent_dialog_keeps_the_focus_and_escape_means_not_now(page, db):
     expect(page.locator("#next-round")).to_be_focused()
 
 
+VISIBLE_H1 = "Array.from(document.querySelectorAll('h1')).filter(h => h.checkVisibility()).map(h => h.id)"
+
+
+def test_agreeing_by_keyboard_on_a_first_visit_leaves_the_focus_on_the_next_control_under_one_h1(
+    page, db, screenshot_dir
+):
+    page.goto("/")
+    expect(page.locator("#consent")).to_be_visible()
+    assert page.evaluate(f"{ACTIVE}.id") == "consent-accept"
+    page.keyboard.press("Enter")
+    expect(page.locator("#consent")).to_be_hidden()
+    expect(page.locator("#next-round")).to_have_text("Practice round")
+    expect(page.locator("#next-round")).to_be_focused()  # not <body>: the keyboard goes on from here
+    assert page.evaluate(VISIBLE_H1) == ["prompt"]
+    page.screenshot(path=str(screenshot_dir / "game-after-consent.png"))
+
+    page.keyboard.press("Enter")  # the practice round starts: the focus moves to its heading
+    wait_round_state(page, "open")
+    expect(page.locator("#prompt")).to_be_focused()
+    expect(page.locator("#prompt")).to_contain_text("star")
+
+
+def test_starting_a_round_by_keyboard_moves_the_focus_to_the_rounds_heading(page, categories, ranked_partner):
+    image = synthetic_image(categories[5], 0)
+    open_game(page)
+    page.locator("#next-round").focus()
+    page.keyboard.press("Enter")
+    wait_round_state(page, "open")
+    expect(page.locator("#next-round")).to_be_disabled()
+    expect(page.locator("#prompt")).to_be_focused()  # the heading names what to paint
+    expect(page.locator("#prompt")).to_contain_text(image.category.name)
+    assert page.evaluate(VISIBLE_H1) == ["prompt"]
+
+
 def test_a_first_visit_practice_round_teaches_the_brush_and_never_reaches_the_server(page, db, settings):
     settings.CLICKME = {**settings.CLICKME, "TIME_LIMIT_MS": 5000}
     game_requests = []

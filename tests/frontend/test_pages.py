@@ -5,7 +5,11 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.core.management import call_command
+from django.test import Client
+
+from tests.landmarks import landmarks_of
 
 pytestmark = pytest.mark.django_db
 
@@ -128,3 +132,42 @@ def test_the_vendored_chart_js_is_the_version_pinned_in_the_lockfile_with_its_li
     assert "sourceMappingURL" not in (vendored / "chart.umd.min.js").read_text()[-300:]
     assert "MIT License" in (vendored / "LICENSE.md").read_text()
     assert "MIT" in (vendored / "LICENSE-kurkle-color.md").read_text()
+
+
+@pytest.mark.parametrize("path", ["/", "/leaderboard/", "/dashboard/"])
+def test_every_page_has_one_main_landmark_and_one_visible_h1(staff_client, path):
+    response = staff_client.get(path)
+    assert response.status_code == 200
+    page = landmarks_of(response.content.decode())
+    assert page.n_main == 1
+    assert len(page.visible_h1) == 1, page.visible_h1
+
+
+def crash_with(exception):
+    def render(*args, **kwargs):
+        raise exception
+
+    return render
+
+
+@pytest.mark.parametrize(
+    ("exception", "status"),
+    [(SuspiciousOperation("odd request"), 400), (PermissionDenied(), 403), (RuntimeError("boom"), 500)],
+)
+def test_the_sites_error_pages_have_one_main_landmark_and_one_h1(db, monkeypatch, exception, status):
+    monkeypatch.setattr("frontend.views.render", crash_with(exception))
+    response = Client(raise_request_exception=False).get("/leaderboard/")
+    assert response.status_code == status and response["Content-Type"].startswith("text/html")
+    page = landmarks_of(response.content.decode())
+    assert page.n_main == 1
+    assert len(page.visible_h1) == 1, page.visible_h1
+
+
+def test_the_not_found_and_csrf_pages_have_one_main_landmark_and_one_h1(db):
+    not_found = Client().get("/no-such-page/")
+    csrf_refused = Client(enforce_csrf_checks=True).post("/leaderboard/")
+    for response, status in [(not_found, 404), (csrf_refused, 403)]:
+        assert response.status_code == status and response["Content-Type"].startswith("text/html")
+        page = landmarks_of(response.content.decode())
+        assert page.n_main == 1
+        assert len(page.visible_h1) == 1, page.visible_h1

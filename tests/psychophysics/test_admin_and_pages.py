@@ -3,6 +3,7 @@
 import pytest
 
 from psychophysics.models import Experiment, ObserverRun
+from tests.landmarks import landmarks_of
 
 from .conftest import ParticipantClient, make_experiment, ready
 
@@ -182,3 +183,19 @@ def test_the_results_page_is_for_staff_and_researchers_with_the_permission(
     assert visitor.get(url).status_code == 302
     reader.user_permissions.add(Permission.objects.get(codename="view_experiment"))
     assert visitor.get(url).status_code == 200
+
+
+def test_the_experiment_pages_and_the_page_of_an_unknown_experiment_have_one_main_landmark(
+    admin_client, client, experiment
+):
+    participant = client.get(f"/experiments/{experiment.slug}/")
+    results = admin_client.get(f"/experiments/{experiment.slug}/results/")
+    unknown = client.get("/experiments/no-such-experiment/")
+    unknown_results = admin_client.get("/experiments/no-such-experiment/results/")
+    assert (participant.status_code, results.status_code) == (200, 200)
+    assert (unknown.status_code, unknown_results.status_code) == (404, 404)
+    for response in (participant, results, unknown, unknown_results):
+        assert landmarks_of(response.content.decode()).n_main == 1, response.request["PATH_INFO"]
+    # The participant's page shows one screen at a time, each with its own heading (tests/browser).
+    for response in (results, unknown, unknown_results):
+        assert len(landmarks_of(response.content.decode()).visible_h1) == 1, response.request["PATH_INFO"]

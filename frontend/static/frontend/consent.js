@@ -1,9 +1,11 @@
 // The research-consent dialog: a native <dialog> opened with showModal() (the page behind is inert),
-// Tab and Shift+Tab kept among its own buttons, Escape meaning "Not now".
+// Tab and Shift+Tab kept among its own buttons, Escape meaning "Not now". `record` stores the consent
+// (the dialog stays open with its message if it fails); onAccept and onDecline run once it is closed,
+// when the page behind can take the focus again.
 
 const FOCUSABLE = 'button:not([disabled]), [href], input:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
-export function createConsentDialog(dialog, { onAccept, onDecline }) {
+export function createConsentDialog(dialog, { record, onAccept, onDecline }) {
   const accept = dialog.querySelector("#consent-accept");
   const decline = dialog.querySelector("#consent-decline");
   const error = dialog.querySelector("#consent-error");
@@ -33,14 +35,16 @@ export function createConsentDialog(dialog, { onAccept, onDecline }) {
     accept.disabled = true;
     error.hidden = true;
     try {
-      await onAccept();
-      close();
+      await record();
     } catch (failure) {
       error.textContent = failure?.detail || "Something went wrong. Please try again.";
       error.hidden = false;
+      return;
     } finally {
       accept.disabled = false;
     }
+    close();
+    onAccept();
   });
   decline.addEventListener("click", () => {
     close();

@@ -291,12 +291,12 @@ function onPointerEnd(event) {
 // ---- consent, readiness, nickname
 
 const consent = createConsentDialog(document.getElementById("consent"), {
-  async onAccept() {
+  async record() {
     await api.consent();
     store(CONSENT_KEY);
     consented = true;
-    becomeReady();
   },
+  onAccept: becomeReady,
   onDecline() {
     view.setStatus("You can play once you agree to the research terms: press Start round to read them again.");
     view.showCanvasMessage("Agree to play", "Press Start round to read what we store.");

@@ -190,12 +190,17 @@ export function createView(doc = document) {
 
     /** The main button: its label, whether it works, and the buttons beside it. */
     setControls({ next = null, nextEnabled = false, skip = false, skipPractice = false, focus = false }) {
+      const focused = doc.activeElement;
       if (next !== null) el.next.textContent = next;
       el.next.disabled = !nextEnabled;
       el.skip.hidden = !skip;
       el.skip.disabled = !skip;
       el.skipPractice.hidden = !skipPractice;
       if (focus && nextEnabled) el.next.focus({ preventScroll: true });
+      // A focused button just disabled or hidden would drop the focus to <body>: the round's heading takes it.
+      else if ([el.next, el.skip, el.skipPractice].includes(focused) && (focused.disabled || focused.hidden)) {
+        el.prompt.focus({ preventScroll: true });
+      }
     },
 
     setNicknameMessage(message, kind) {
