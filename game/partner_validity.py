@@ -96,8 +96,13 @@ def partner_validity_compute(partner, *, n_images=None, rounds_per_image=None, s
 def promotion_refusal(validity, max_zero_click_win=None):
     """Why a partner with this stored report may not be promoted, or None when it may."""
     limit = _setting("MAX_ZERO_CLICK_WIN") if max_zero_click_win is None else max_zero_click_win
-    if not validity or not validity.get("n_rounds"):
-        return None  # no image of its categories is active: nothing to play, nothing to judge
+    if not validity:
+        return None  # never measured (a partner registered before reports existed)
+    if not validity.get("n_rounds"):
+        return (
+            "no active image is of a category the partner knows: no round against it could be won "
+            "(import or activate images of its categories first)"
+        )
     zero = validity["zero_click_win"]
     if zero > limit:
         low, high = validity.get("zero_click_win_ci95", [zero, zero])

@@ -1,6 +1,6 @@
 """Real photographs that ship with installed packages, as an ImageNet-style folder (<wnid>/<name>.png).
 
-scikit-image's sample data (a development dependency) and matplotlib's sample data hold a handful of
+scikit-image's sample data (a runtime dependency: requirements.txt) and matplotlib's sample data hold a handful of
 photographs of ImageNet categories; each is labelled here by what it shows, with the WordNet id of
 the ImageNet class (checked against timm.data.ImageNetInfo by the tests). scikit-image's astronaut is
 left out: ImageNet has no class for a space suit.

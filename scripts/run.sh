@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make run`: migrate, make and import the synthetic benchmark, train the demo partner when none is
-# registered (IMAGES=DIR: import that ImageNet-style folder and play it against the pretrained
+# `make run`: migrate, make and import the synthetic benchmark (BENCHMARK_PER_CATEGORY scenes per
+# category, default 40), install the shipped demo partner when the game has none that knows the
+# categories in play (IMAGES=DIR: import that ImageNet-style folder and play it against the pretrained
 # EfficientNet-Lite0; FORCE_PARTNER=1 activates it even where it wins without paint), then serve the
 # game with gunicorn beside a Celery worker and beat under supervisord (scripts/supervisord.conf), which restarts any of the three that dies; Ctrl-C stops all of them.
 # "served" is printed once GET /healthz answers 200 (database, broker and a worker are up).
@@ -26,8 +27,8 @@ if [[ -n "${IMAGES:-}" ]]; then
   step "importing $IMAGES and playing it against the pretrained EfficientNet-Lite0 (ImageNet-1k)"
   "$PY" manage.py setup_game --images "$IMAGES" ${FORCE_PARTNER:+--force-partner}
 else
-  step "the synthetic benchmark and the demo partner (trained when none is registered: a few minutes)"
-  "$PY" manage.py setup_game --benchmark-dir "$VAR/benchmark"
+  step "the synthetic benchmark and the shipped demo partner (checked on the benchmark before it plays)"
+  "$PY" manage.py setup_game --benchmark-dir "$VAR/benchmark" ${BENCHMARK_PER_CATEGORY:+--per-category "$BENCHMARK_PER_CATEGORY"}
 fi
 
 export CLICKME_BIN="$BIN" PORT

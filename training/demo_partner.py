@@ -27,6 +27,8 @@ STD = (0.25, 0.25, 0.25)
 ARCHITECTURE = "local_fcn"
 POST_EVERY_CLICKS = 10  # the browser posts about every 10 clicks (SCIENCE.md section 1)
 MAX_CLICKS = 140  # 7 s at one click every 50 ms
+# train_demo_partner's default: the steps of the shipped demo partner (training/artifacts/demo_partner.json)
+DEFAULT_STEPS = 3000
 
 
 @dataclass
@@ -302,7 +304,8 @@ def predictor(model, config):
 
 
 def target_checks(report):
-    """The targets of issue 8 item 3 as (name, measured, target, met) from a game.validity report."""
+    """The game's targets for the demo partner as (name, measured, target, met) from a game.validity
+    report (SCIENCE.md section 1: zero-click <= 2x chance, careful >= 85%, careless <= half the careful)."""
     careful = report.careful.rate
     return [
         (
@@ -316,6 +319,35 @@ def target_checks(report):
     ]
 
 
+def targets_missed(validity):
+    """The targets a stored validity report (ValidityReport.as_dict()) misses beyond its sampling noise:
+    a target counts as missed when the whole Wilson 95% interval lies on the wrong side of it (a partner
+    at the target would be refused now and then by a few hundred rounds' noise alone). Returns one line
+    per missed target; an empty list means the partner may play. No round at all is a miss."""
+    if not validity or not validity.get("n_rounds"):
+        return ["no round could be played: no active image is of a category the partner knows"]
+    missed = []
+    zero_low, _ = validity["zero_click_win_ci95"]
+    if zero_low > 2 * validity["chance"]:
+        missed.append(
+            f"zero-click win {validity['zero_click_win']:.1%} (95% CI from {zero_low:.1%}) is above 2x chance "
+            f"({2 * validity['chance']:.1%}): the game could be won without paint"
+        )
+    _, careful_high = validity["careful_win_ci95"]
+    if careful_high < 0.85:
+        missed.append(
+            f"careful win {validity['careful_win']:.1%} (95% CI up to {careful_high:.1%}) is below 85%: "
+            "a careful player could not win"
+        )
+    careless_low, _ = validity["careless_win_ci95"]
+    if careless_low > validity["careful_win"] / 2:
+        missed.append(
+            f"careless win {validity['careless_win']:.1%} (95% CI from {careless_low:.1%}) is above half the "
+            f"careful win ({validity['careful_win'] / 2:.1%}): painting anywhere pays"
+        )
+    return missed
+
+
 def target_lines(report, training_s=None):
     """The targets as printed by train_demo_partner and kept in the README."""
     lines = []
@@ -323,9 +355,11 @@ def target_lines(report, training_s=None):
         target_checks(report), (report.zero_click, report.careful, report.careless), strict=True
     ):
         low, high = rate.ci95
+        beyond = low > target if name.startswith(("zero", "careless")) else high < target
+        verdict = "met" if met else ("MISSED" if beyond else "missed within the interval")
         lines.append(
             f"{name:<34} {100 * measured:5.1f}% [{100 * low:.1f}, {100 * high:.1f}] "
-            f"({rate.wins}/{rate.n}), target {100 * target:.1f}%: {'met' if met else 'MISSED'}"
+            f"({rate.wins}/{rate.n}), target {100 * target:.1f}%: {verdict}"
         )
     lines.append(f"{'chance (win rule top-' + str(report.top_k) + ')':<34} {100 * report.chance:5.2f}%")
     if report.careful_median_clicks is None:

@@ -115,7 +115,41 @@ def test_setup_game_without_images_keeps_what_is_there(tmp_path, categories, cap
     from tests.factories import ImageFactory
 
     ImageFactory(category=categories[0])
-    Partner.objects.create(name="p", architecture="exported", weights_file="p.pt2", is_active=True)
+    mapping = [[categories[0].pk, categories[0].name]]
+    Partner.objects.create(
+        name="p", architecture="exported", weights_file="p.pt2", is_active=True, category_mapping=mapping
+    )
     call_command("setup_game", "--benchmark-dir", str(tmp_path / "bench"))
-    assert "not training" in capsys.readouterr().out
+    assert "knows every category in play" in capsys.readouterr().out
     assert not (tmp_path / "bench").exists() and Image.objects.count() == 1 and Partner.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_setup_game_does_not_keep_a_partner_that_does_not_know_the_categories_in_play(tmp_path, categories):
+    """An active partner without an output for the images in play could never be recognised: the
+    shipped demo partner is tried instead, and refused here (it knows the benchmark's categories only)."""
+    from tests.factories import ImageFactory
+
+    ImageFactory(category=categories[1])
+    mapping = [[categories[0].pk, categories[0].name]]
+    Partner.objects.create(
+        name="p", architecture="exported", weights_file="p.pt2", is_active=True, category_mapping=mapping
+    )
+    with pytest.raises(CommandError, match="cannot play the images in play"):
+        call_command("setup_game", "--benchmark-dir", str(tmp_path / "bench"))
+
+
+@pytest.mark.django_db
+def test_images_of_other_categories_are_checked_against_the_partner_every_time(tmp_path, capsys):
+    """IMAGES=other make run on a checkout whose partner is active: its outputs are mapped to the new
+    categories and its report is computed on their images (it used to stay as it was: no round of the
+    new categories could be won, and the report said 0 images, promotion allowed)."""
+    sample_photos_write(tmp_path / "first", names=["chelsea"])
+    sample_photos_write(tmp_path / "second", names=["rocket"])
+    call_command("setup_game", "--images", str(tmp_path / "first"), "--force-partner")
+    call_command("setup_game", "--images", str(tmp_path / "second"), "--force-partner")
+    partner = Partner.objects.get(is_active=True)
+    rocket = Image.objects.get(active=True)
+    assert rocket.category.wnid == PHOTOS["rocket"][0]
+    assert rocket.category_id in {category_id for category_id, _label in partner.category_mapping}
+    assert partner.metrics["validity"]["images"] == [rocket.source_name or f"image {rocket.pk}"]

@@ -18,7 +18,7 @@ class Command(BaseCommand):
         try:
             paths = sample_photos_write(folder)
         except ImportError as error:
-            raise CommandError(f"{error}: pip install -r requirements-dev.txt (scikit-image)") from error
+            raise CommandError(f"{error}: pip install -r requirements.txt (scikit-image)") from error
         for path in paths:
             name = path.stem
             self.stdout.write(f"{path}  ({PHOTOS[name][1]}, from {PHOTOS[name][2]})")

@@ -1,12 +1,14 @@
 """python manage.py setup_game [--images DIR [--force-partner]]: what `make run` needs before serving.
 
 Without --images: the synthetic benchmark (generated and imported when no image is stored) and the
-demo partner (trained when no partner is registered). With --images DIR (`IMAGES=DIR make run`): the
-ImageNet-style folder DIR/<wnid>/<file> is imported, its categories become the ones in play (images
-of other categories are set inactive, not deleted), and the pretrained EfficientNet-Lite0 from the
-installed weights package is registered and made the partner, unless its validity report refuses it
-(CLICKME_MAX_ZERO_CLICK_WIN): then nothing is activated and the command fails, saying why, unless
---force-partner.
+shipped demo partner (`install_demo_partner`: checked on the active images, activated only when it
+meets the game's targets) when the game has no partner that knows every category in play. With
+--images DIR (`IMAGES=DIR make run`): the ImageNet-style folder DIR/<wnid>/<file> is imported, its
+categories become the ones in play (images of other categories are set inactive, not deleted), and
+the pretrained EfficientNet-Lite0 from the installed weights package is registered again every time
+(its outputs mapped to the categories now in play, its validity report computed on them) and made the
+partner, unless the report refuses it: then nothing is activated and the command fails, saying why,
+unless --force-partner.
 """
 
 from pathlib import Path
@@ -21,6 +23,17 @@ from game.models import Image, Partner
 PRETRAINED_PARTNER = "efficientnet_lite0"
 
 
+def categories_unknown_to(partner):
+    """Names of the categories of active images that `partner` has no output for (all when None)."""
+    known = {category_id for category_id, _label in partner.category_mapping if category_id} if partner else set()
+    return sorted(
+        Image.objects.filter(active=True)
+        .exclude(category__in=known)
+        .values_list("category__name", flat=True)
+        .distinct()
+    )
+
+
 class Command(BaseCommand):
     help = (
         "Prepare the game: the synthetic benchmark and the demo partner, or with --images DIR real "
@@ -33,22 +46,36 @@ class Command(BaseCommand):
             "--force-partner", action="store_true", help="activate the pretrained partner even if its report refuses it"
         )
         parser.add_argument("--benchmark-dir", default=str(settings.VAR_DIR / "benchmark"))
+        parser.add_argument(
+            "--per-category", type=int, default=40, help="scenes per category of a newly written benchmark (default 40)"
+        )
 
-    def handle(self, *args, images, force_partner, benchmark_dir, **options):
+    def handle(self, *args, images, force_partner, benchmark_dir, per_category, **options):
         if images:
             self._real_photographs(Path(images), force_partner)
         else:
-            self._synthetic(Path(benchmark_dir))
+            self._synthetic(Path(benchmark_dir), per_category)
 
-    def _synthetic(self, folder):
+    def _synthetic(self, folder, per_category):
         if not Image.objects.exists():
             manifest = folder / "manifest.csv"
             if not manifest.is_file():
                 self.stdout.write(f"generating the synthetic benchmark in {folder}")
-                call_command("generate_benchmark", "--out", str(folder), stdout=self.stdout)
+                call_command(
+                    "generate_benchmark", "--out", str(folder), "--per-category", str(per_category), stdout=self.stdout
+                )
             call_command("import_images", str(manifest), stdout=self.stdout, stderr=self.stderr)
-        self.stdout.write("checking for a partner (trains the demo partner when none is registered: a few minutes)")
-        call_command("train_demo_partner", "--if-none", stdout=self.stdout, stderr=self.stderr)
+        active = Partner.objects.filter(is_active=True).first()
+        unknown = categories_unknown_to(active)
+        if active is not None and not unknown:
+            self.stdout.write(f"partner {active.name} is the game's partner and knows every category in play")
+            return
+        if active is not None:
+            self.stdout.write(
+                f"partner {active.name} does not know {len(unknown)} categories in play "
+                f"({', '.join(unknown[:5])}{'...' if len(unknown) > 5 else ''}): installing the shipped demo partner"
+            )
+        call_command("install_demo_partner", stdout=self.stdout, stderr=self.stderr)
 
     def _real_photographs(self, folder, force):
         if not folder.is_dir():
@@ -70,10 +97,8 @@ class Command(BaseCommand):
         Image.objects.filter(category__in=in_play, active=False).update(active=True)
         if set_aside:
             self.stdout.write(f"{set_aside} images of other categories set inactive (the admin can reactivate them)")
-        partner = Partner.objects.filter(name=PRETRAINED_PARTNER).first()
-        if partner is not None and partner.is_active:
-            self.stdout.write(f"partner {partner.name} is already the game's partner")
-            return
+        # registered again every time: its outputs are mapped to the categories now in play and its
+        # validity report is computed on their images (a partner checked on other photographs says nothing)
         arguments = ["register_partner", "--pretrained", PRETRAINED_PARTNER, "--activate"]
         try:
             call_command(*arguments, *(["--force"] if force else []), stdout=self.stdout, stderr=self.stderr)
