@@ -17,8 +17,11 @@ What makes it a fair test (SCIENCE.md sections 1 and 7):
 Each image comes with its ground-truth diagnostic mask (the badge's square).
 """
 
+import collections
 import csv
 import itertools
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -131,10 +134,9 @@ def scene(rng, category_index, size_px=SIZE_PX, part_colours=None, n_distractors
 
     `part_colours` = (backing, bars) RGB fixes the badge's colours (default: drawn from the clutter's
     muted palette); `n_distractors` fixes the number of saturated distractors (default 3-5)."""
-    yy, xx = np.mgrid[0:size_px, 0:size_px].astype(np.float32)
     top, bottom = _muted_colour(rng), _muted_colour(rng)
-    t = (yy / size_px)[..., None]
-    image = (top * (1 - t) + bottom * t).astype(np.float32)
+    t = (np.arange(size_px, dtype=np.float32) / size_px)[:, None, None]  # the row's height, one column
+    image = np.repeat((top * (1 - t) + bottom * t).astype(np.float32), size_px, axis=1)
     image += rng.normal(0, 6, size=(size_px // 16, size_px // 16, 3)).repeat(16, 0).repeat(16, 1)
     # Clutter: flat muted shapes, and loose bars like the badge's.
     for _ in range(rng.integers(14, 22)):
@@ -196,28 +198,47 @@ def split_for(position, n_per_category):
     return "train" if fraction < 0.7 else ("val" if fraction < 0.85 else "test")
 
 
-def write_benchmark(out_dir, n_per_category=40, seed=0, n_categories=len(CATEGORIES)):
-    """Write images/<category>/<n>.png, masks/<category>/<n>.png and manifest.csv; return the manifest path."""
+def _write_pngs(out_dir, image_path, image, mask_path, mask):
     from PIL import Image as PILImage
 
+    PILImage.fromarray(image).save(out_dir / image_path)
+    PILImage.fromarray(mask.astype(np.uint8) * 255).save(out_dir / mask_path)
+
+
+def write_benchmark(out_dir, n_per_category=40, seed=0, n_categories=len(CATEGORIES), on_image=None):
+    """Write images/<category>/<n>.png, masks/<category>/<n>.png and manifest.csv; return the manifest path.
+
+    The scenes are drawn here, in order, from one generator (the images depend on nothing else); other
+    processes encode and write the PNGs meanwhile. `on_image()` is called once per image written."""
     out_dir = Path(out_dir)
     rng = np.random.default_rng(seed)
     rows = []
-    for category_index in range(n_categories):
-        name, wnid, _code = CATEGORIES[category_index]
-        folder = name.replace(" ", "_")
-        (out_dir / "images" / folder).mkdir(parents=True, exist_ok=True)
-        (out_dir / "masks" / folder).mkdir(parents=True, exist_ok=True)
-        for position in range(n_per_category):
-            image, mask = scene(rng, category_index)
-            image_path = Path("images") / folder / f"{position:04d}.png"
-            mask_path = Path("masks") / folder / f"{position:04d}.png"
-            PILImage.fromarray(image).save(out_dir / image_path)
-            PILImage.fromarray(mask.astype(np.uint8) * 255).save(out_dir / mask_path)
-            rows.append([str(image_path), name, split_for(position, n_per_category), wnid, str(mask_path)])
+    pending: collections.deque = collections.deque()
+    with ProcessPoolExecutor(max_workers=max(1, min(4, (os.cpu_count() or 1)))) as pool:
+        for category_index in range(n_categories):
+            name, wnid, _code = CATEGORIES[category_index]
+            folder = name.replace(" ", "_")
+            (out_dir / "images" / folder).mkdir(parents=True, exist_ok=True)
+            (out_dir / "masks" / folder).mkdir(parents=True, exist_ok=True)
+            for position in range(n_per_category):
+                image, mask = scene(rng, category_index)
+                image_path = Path("images") / folder / f"{position:04d}.png"
+                mask_path = Path("masks") / folder / f"{position:04d}.png"
+                pending.append(pool.submit(_write_pngs, out_dir, image_path, image, mask_path, mask))
+                while len(pending) > 16:  # a bounded backlog: a few MB of arrays, not the whole benchmark
+                    _written(pending.popleft(), on_image)
+                rows.append([str(image_path), name, split_for(position, n_per_category), wnid, str(mask_path)])
+        while pending:
+            _written(pending.popleft(), on_image)
     manifest = out_dir / "manifest.csv"
     with manifest.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["path", "category", "split", "wnid", "mask"])
         writer.writerows(rows)
     return manifest
+
+
+def _written(future, on_image):
+    future.result()
+    if on_image is not None:
+        on_image()

@@ -32,6 +32,10 @@ else
 fi
 
 export CLICKME_BIN="$BIN" PORT
+# supervisord and its programs run as the invoking user (supervisord.conf's user=); as root (a container's
+# only user) that is root, as var/ and its SQLite database are root's and no other user could write them.
+CLICKME_USER=$(id -un)
+export CLICKME_USER
 CLICKME_RUN_DIR=$(cd "$VAR" && pwd)/run
 export CLICKME_RUN_DIR
 mkdir -p "$CLICKME_RUN_DIR"
@@ -61,7 +65,7 @@ waited=0
 until healthy; do
   if ! kill -0 "$supervisor" 2>/dev/null; then echo "supervisord exited before the site was healthy" >&2; exit 1; fi
   sleep 1; waited=$((waited + 1))
-  if (( waited % 15 == 0 )); then step "waiting for /healthz (database, broker, worker): ${waited}s"; fi
+  if (( waited % 5 == 0 )); then step "waiting for /healthz (database, broker, worker): ${waited}s"; fi
 done
 step "ClickMe is served on http://127.0.0.1:$PORT/ (Ctrl-C stops it)"
 wait "$supervisor"
