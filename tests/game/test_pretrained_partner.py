@@ -128,9 +128,9 @@ def test_setup_game_without_images_keeps_what_is_there(tmp_path, categories, cap
 def test_setup_game_does_not_keep_a_partner_that_does_not_know_the_categories_in_play(tmp_path, categories):
     """An active partner without an output for the images in play could never be recognised: the
     shipped demo partner is tried instead, and refused here (it knows the benchmark's categories only)."""
-    from tests.factories import ImageFactory
+    from tests.factories import CategoryFactory, ImageFactory
 
-    ImageFactory(category=categories[1])
+    ImageFactory(category=CategoryFactory(wnid="n02123045"))  # not one of the benchmark's categories
     mapping = [[categories[0].pk, categories[0].name]]
     Partner.objects.create(
         name="p", architecture="exported", weights_file="p.pt2", is_active=True, category_mapping=mapping

@@ -50,7 +50,7 @@ def shipped_artifact(manifest_path: Path = MANIFEST) -> tuple[Path, dict]:
     if sha256_of(path) != manifest["sha256"]:
         raise CommandError(
             f"{path} does not match its manifest's sha256: it is not the shipped demo partner. Restore it "
-            f"(git checkout {path.relative_to(ARTIFACTS.parents[1])}) or reproduce it: {manifest['command']}"
+            f"(git checkout -- {path.name} in {path.parent}) or reproduce it: {manifest['command']}"
         )
     return path, manifest
 
