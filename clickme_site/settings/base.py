@@ -289,8 +289,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"readiness_answers": {"()": "clickme_site.log_filters.ReadinessAnswers"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.request": {"filters": ["readiness_answers"]}},
 }
 
 # Platform: abuse limits, request bounds, security headers, private downloads (clickme_site/).

@@ -29,3 +29,18 @@ def test_healthz_names_a_failing_database(client, db, monkeypatch):
     monkeypatch.setattr(health, "_database", down)
     response = client.get("/healthz")
     assert response.status_code == 503 and "db" in response.json()["detail"]
+
+
+def test_a_503_from_the_readiness_probe_is_not_logged_as_a_server_error(client, db, monkeypatch, caplog):
+    """Every start polls /healthz until 200: its 503s are answers, not errors (`make run` printed
+    "ERROR django.request: Service Unavailable: /healthz" on each start). Other 5xx stay logged."""
+    monkeypatch.setattr(health, "_workers", lambda: 0)
+    with caplog.at_level("INFO"):
+        assert client.get("/healthz").status_code == 503
+    assert not [r for r in caplog.records if r.name == "django.request" and r.levelname == "ERROR"]
+    import logging
+
+    record = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "Service Unavailable: %s", ("/x",), None)
+    record.status_code = 503
+    record.request = type("Request", (), {"path": "/api/v1/stats/"})()
+    assert logging.getLogger("django.request").filters[0].filter(record)
