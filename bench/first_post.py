@@ -73,7 +73,7 @@ def main():
                 "-c",
                 str(ROOT / "scripts" / "supervisord.conf"),
                 "restart",
-                "web",
+                "clickme:web",
             ],
             env=env,
             check=True,
