@@ -14,6 +14,30 @@ from training.partner_export import partner_export
 from .factories import CategoryFactory, ImageFactory
 
 
+_NEEDS = {"postgres_only": "PostgreSQL", "redis_only": "Redis"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """The embedded-default lane (SQLite, no Redis: clickme_site/settings/test_sqlite.py) skips the
+    tests marked postgres_only / redis_only, with the one-line reason each marker must give."""
+    from django.conf import settings
+
+    missing = {
+        "postgres_only": settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+        "redis_only": not settings.REDIS_URL,
+    }
+    for item in items:
+        for name, server in _NEEDS.items():
+            marker = item.get_closest_marker(name)
+            if marker is None:
+                continue
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+            if not reason:
+                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.{name} needs a reason")
+            if missing[name]:
+                item.add_marker(pytest.mark.skip(reason=f"needs {server}: {reason}"))
+
+
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
