@@ -38,6 +38,18 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _cache_emptied_on_sqlite():
+    """SQLite gives a rolled-back row's id to the next row (AUTOINCREMENT's counter is rolled back
+    with it; PostgreSQL's sequences are not), so a cache key holding a user id, a throttle's count,
+    would carry over to the next test's user: in the SQLite lane each test starts with an empty cache."""
+    from django.core.cache import cache
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
