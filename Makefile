@@ -1,4 +1,5 @@
-# ClickMe: `make run` serves the game on a fresh machine; `make test` runs the whole suite.
+# ClickMe: `make run` serves the game on a fresh machine; `make test` runs the whole suite; `make
+# test-sqlite` runs it on the embedded default (SQLite, no Redis) without the slow and browser tests.
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -7,7 +8,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test venv deps dev-deps services lint bench clean
+.PHONY: run test test-sqlite venv deps dev-deps services lint bench clean
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) is missing (ClickMe needs Python 3.11)"; exit 1; }
@@ -30,6 +31,9 @@ run: deps
 
 test: dev-deps
 	@bash scripts/test.sh
+
+test-sqlite: dev-deps
+	@bash scripts/test.sh --sqlite
 
 lint: dev-deps
 	$(VENV)/bin/ruff check .

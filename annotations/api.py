@@ -47,6 +47,9 @@ class ResearchPagination(CursorPagination):
         return value
 
 
+MAX_ROW_ID = 2**63 - 1  # the largest value of a BigAutoField, on PostgreSQL and SQLite alike
+
+
 def parse_id(raw, name="id"):
     try:
         value = int(raw)
@@ -135,6 +138,8 @@ class ImageDetail(APIView):
 
 def _map_of(pk):
     image_id = parse_id(pk)
+    if image_id > MAX_ROW_ID:  # no row has it, and SQLite cannot bind it (this foreign key lookup has no range guard)
+        raise NotFound("no such image", "not_found")
     clickmap = ClickMap.objects.select_related("image").filter(image_id=image_id).first()
     if clickmap is None:
         if not selectors.images_with_maps().filter(pk=image_id).exists():

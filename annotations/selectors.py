@@ -8,8 +8,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, F, Func, IntegerField, Max, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 
+from clickme_site.json_functions import JSONArrayLength
 from game.models import COMPLETED_STATES, Category, Image, Player, Round, map_eligible
 
 from . import maps
@@ -70,8 +71,11 @@ def map_inputs(*, image_id: int) -> MapInputs | None:
 
 def map_inputs_fingerprint(*, image_id: int) -> str:
     """`map_inputs(...).fingerprint` as stored now, without reading the clicks (their count is taken in SQL)."""
-    n_clicks = Func(F("clicks"), function="jsonb_array_length", output_field=IntegerField())
-    rows = _eligible_rounds_of(image_id).annotate(n_stored=n_clicks).values_list("id", "player_id", "n_stored")
+    rows = (
+        _eligible_rounds_of(image_id)
+        .annotate(n_stored=JSONArrayLength("clicks"))
+        .values_list("id", "player_id", "n_stored")
+    )
     return map_fingerprint(_first_round_of_each_player(rows))
 
 

@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # `make test`: make sure PostgreSQL, Redis and Chromium are there, then run the whole suite.
+# `make test-sqlite` (`scripts/test.sh --sqlite [ARGS]`): the embedded default's lane, the suite on SQLite
+# with no Redis (clickme_site/settings/test_sqlite.py), slow and browser tests left out; needs no server.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
+
+if [[ "${1:-}" == "--sqlite" ]]; then
+  shift
+  rm -rf var/test-sqlite  # the lane's database, broker and cache files from an earlier run
+  exec "$PY" -m pytest --ds clickme_site.settings.test_sqlite -m "not slow and not browser" "$@"
+fi
 
 missing=()
 pg_up() { "$PY" -c "import psycopg2; psycopg2.connect(host='127.0.0.1', port=5432, user='postgres', dbname='postgres', connect_timeout=3).close()" 2>/dev/null; }

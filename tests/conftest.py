@@ -13,6 +13,41 @@ from training.partner_export import partner_export
 
 from .factories import CategoryFactory, ImageFactory
 
+_NEEDS = {"postgres_only": "PostgreSQL", "redis_only": "Redis"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """The embedded-default lane (SQLite, no Redis: clickme_site/settings/test_sqlite.py) skips the
+    tests marked postgres_only / redis_only, with the one-line reason each marker must give."""
+    from django.conf import settings
+
+    missing = {
+        "postgres_only": settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+        "redis_only": not settings.REDIS_URL,
+    }
+    for item in items:
+        for name, server in _NEEDS.items():
+            marker = item.get_closest_marker(name)
+            if marker is None:
+                continue
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+            if not reason:
+                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.{name} needs a reason")
+            if missing[name]:
+                item.add_marker(pytest.mark.skip(reason=f"needs {server}: {reason}"))
+
+
+@pytest.fixture(autouse=True)
+def _cache_emptied_on_sqlite():
+    """SQLite gives a rolled-back row's id to the next row (AUTOINCREMENT's counter is rolled back
+    with it; PostgreSQL's sequences are not), so a cache key holding a user id, a throttle's count,
+    would carry over to the next test's user: in the SQLite lane each test starts with an empty cache."""
+    from django.core.cache import cache
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        cache.clear()
+
 
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
@@ -81,9 +116,22 @@ def ranked_partner(categories, tmp_path, settings):
     return constant_partner("ranked", categories, [7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0], tmp_path)
 
 
+def worker_database_url():
+    """DATABASE_URL of the test database, for the processes a test starts: PostgreSQL's, or in the
+    SQLite lane its file (theirs then use the lane's filesystem broker: REDIS_URL is empty there)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = f"{db['USER']}:{db['PASSWORD']}" if db["PASSWORD"] else db["USER"]
+    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(tmp_path_factory, django_db_setup):
-    """A real Celery worker process on the test broker (Redis), not eager mode. Yields its hostname
+    """A real Celery worker process on the test broker (Redis, or in the SQLite lane kombu's filesystem
+    transport, as `make run` with no REDIS_URL), not eager mode. Yields its hostname
     and media and private roots (tests that read files it writes point MEDIA_ROOT and PRIVATE_ROOT there)."""
     import os
     import subprocess
@@ -104,11 +152,8 @@ def celery_worker_process(tmp_path_factory, django_db_setup):
         "CLICKME_MEDIA_ROOT": str(media_root),
         "CLICKME_PRIVATE_ROOT": str(private_root),
     }
-    from django.db import connection
 
-    db = connection.settings_dict  # the test database, created by django_db_setup
-    auth = f"{db['USER']}:{db['PASSWORD']}" if db["PASSWORD"] else db["USER"]
-    env["DATABASE_URL"] = f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env["DATABASE_URL"] = worker_database_url()  # the test database, created by django_db_setup
     app.control.purge()  # messages left on the test broker by an earlier, interrupted run
     celery = Path(sys.executable).with_name("celery")
     process = subprocess.Popen(
@@ -161,9 +206,9 @@ def _worker_idle(hostname, timeout_s=90.0):
 
     deadline = time.monotonic() + timeout_s
     with app.connection_for_write() as conn:
-        client = conn.default_channel.client
+        channel = conn.default_channel  # kombu's virtual channel: Redis lists or the filesystem's files
         while time.monotonic() < deadline:
-            queued = sum(client.llen(queue) for queue in ("celery", "maps", "training"))
+            queued = sum(channel._size(queue) for queue in ("celery", "maps", "training"))
             active = app.control.inspect(destination=[hostname], timeout=1.0).active()
             if queued == 0 and active is not None and not active.get(hostname):
                 return True

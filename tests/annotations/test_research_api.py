@@ -138,6 +138,13 @@ def test_map_of_an_unplayed_image_is_404_no_map(researcher, built):
     assert researcher.get("/api/v1/images/999999/map.npy").json()["code"] == "not_found"
 
 
+@pytest.mark.parametrize("image_id", [2**63 - 1, 2**63, 562865327590858096640])
+@pytest.mark.parametrize("suffix", ["map.npy", "map.png", ""])
+def test_an_image_id_past_64_bits_is_404_not_a_server_error(researcher, built, image_id, suffix):
+    response = researcher.get(f"/api/v1/images/{image_id}/{suffix}")  # SQLite cannot even bind it
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
 def test_map_png_is_a_heatmap_over_the_image(researcher, built):
     response = researcher.get(f"/api/v1/images/{built[0].pk}/map.png")
     assert response["Content-Type"] == "image/png"

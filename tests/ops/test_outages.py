@@ -64,6 +64,7 @@ def play_round(player, statuses):
     return round_id, accepted
 
 
+@pytest.mark.redis_only(reason="the outage is the cache's and broker's Redis server, stopped mid-game")
 @pytest.mark.django_db(transaction=True)
 def test_the_game_keeps_playing_through_a_redis_outage_and_the_sweep_builds_the_maps(
     own_redis, settings, recognised_images, unrecognised_images, ranked_partner, django_user_model
@@ -105,6 +106,9 @@ def test_the_game_keeps_playing_through_a_redis_outage_and_the_sweep_builds_the_
         assert ClickMap.objects.get(image_id=image_id).n_players == players
 
 
+@pytest.mark.postgres_only(
+    reason="drops the connection with PostgreSQL's pg_terminate_backend; SQLite has no server to drop it"
+)
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("images", ["unrecognised_images", "recognised_images"])
 def test_a_connection_dropped_after_the_clicks_commit_still_answers_200_with_them(
@@ -136,6 +140,9 @@ def test_a_connection_dropped_after_the_clicks_commit_still_answers_200_with_the
     assert Round.objects.get(pk=round_id).clicks[:2] == [[100, 100, 0], [101, 100, 50]]
 
 
+@pytest.mark.postgres_only(
+    reason="drops the connection with PostgreSQL's pg_terminate_backend; SQLite has no server to drop it"
+)
 @pytest.mark.django_db(transaction=True)
 def test_a_connection_dropped_before_a_click_post_is_503_with_retry_after_and_stores_nothing(
     unrecognised_images, ranked_partner
@@ -170,6 +177,9 @@ def _post(base_url, path, body, cookies, csrf):
         connection_.close()
 
 
+@pytest.mark.postgres_only(
+    reason="drops the connection with PostgreSQL's pg_terminate_backend; SQLite has no server to drop it"
+)
 def test_a_server_connection_dropped_between_requests_is_replaced_by_the_health_check(
     wsgi_server, unrecognised_images, ranked_partner
 ):

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
+from tests.conftest import worker_database_url
+
 from .conftest import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,16 +68,13 @@ def live(port):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_killed_worker_is_restarted_and_web_and_beat_keep_running(tmp_path):
-    from django.db import connection
-
     redis_server = RedisServer().start()  # its own broker: this worker must not take the suite's tasks
     run_dir = Path(tempfile.mkdtemp(prefix="cm-sv-"))  # short: the control socket's path has a length limit
     port = free_port()
-    db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "clickme_site.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": worker_database_url(),
         "REDIS_URL": redis_server.url,
         "CLICKME_VAR_DIR": str(tmp_path / "var"),
         "CLICKME_MEDIA_ROOT": str(tmp_path / "media"),

@@ -31,19 +31,16 @@ CELERY_LINE = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}: \w+/[\w-]+\]
 @pytest.fixture(scope="module")
 def limited_worker(tmp_path_factory, django_db_setup, django_db_blocker):
     """A prefork worker on QUEUE whose training jobs have a LIMIT_S soft time limit."""
-    from django.db import connection
-
     media_root = tmp_path_factory.mktemp("limited-worker-media")
     log_path = tmp_path_factory.mktemp("limited-worker") / "worker.log"
     with django_db_blocker.unblock():
-        db = connection.settings_dict
-    auth = f"{db['USER']}:{db['PASSWORD']}" if db["PASSWORD"] else db["USER"]
+        database_url = shared.worker_database_url()
     hostname = f"pytest-limits-{uuid.uuid4().hex[:8]}@localhost"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "clickme_site.settings.test",
         "CLICKME_MEDIA_ROOT": str(media_root),
-        "DATABASE_URL": f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": database_url,
         "CLICKME_TRAINING_JOB_TIME_LIMIT_S": str(LIMIT_S),
         "DJANGO_LOG_LEVEL": "ERROR",  # --loglevel INFO wins in a worker
     }
