@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import urljoin
 
 import numpy as np
 import pytest
@@ -224,7 +225,9 @@ def test_a_newcomer_clone_plays_wins_loses_and_gets_a_map_and_an_export(tmp_path
             assert time.monotonic() < deadline, f"export not built within 180 s: {export}"
             time.sleep(2)
         assert export["status"] == "done", export
-        npz = np.load(io.BytesIO(research.get(f"{run.base}{export['download_url']}", timeout=60).content))
+        download = research.get(urljoin(f"{run.base}/", export["download_url"]), timeout=60)
+        assert download.status_code == 200, download.text[:300]
+        npz = np.load(io.BytesIO(download.content))
         assert won["image_id"] in npz["image_ids"].tolist()
         print(f"newcomer: served in {served_s:.0f} s")
     finally:
