@@ -98,3 +98,19 @@ def test_the_admin_shows_the_report_and_refuses_the_promotion_unless_forced(read
         changelist, {"action": "make_active_forced", "_selected_action": [partner.pk]}, follow=True
     ).content.decode()
     assert "forced" in answer and Partner.objects.get(pk=partner.pk).is_active
+
+
+def test_a_partner_with_no_active_image_of_its_categories_is_refused_and_the_report_says_so(
+    reader_artifact, capsys
+):
+    """Its report plays nothing (0 images): promotion used to say "allowed", and a game whose images the
+    partner cannot name could never be won."""
+    from game.models import Image
+
+    Image.objects.update(active=False)
+    with pytest.raises(Conflict, match="no active image is of a category the partner knows"):
+        partner_register(name="reader", weights_path=reader_artifact, activate=True)
+    partner = Partner.objects.get(name="reader")
+    assert not partner.is_active and partner.metrics["validity"]["n_rounds"] == 0
+    call_command("partner_report", "--partner", str(partner.pk))
+    assert "refused" in capsys.readouterr().out
