@@ -1,4 +1,4 @@
-"""The researchers' REST API (API.md "Researchers"): token auth, cursor pagination, filters, exports."""
+"""The researchers' REST API (docs/API.md "Researchers"): token auth, cursor pagination, filters, exports."""
 
 import json
 

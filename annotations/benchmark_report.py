@@ -1,4 +1,4 @@
-"""How well bottom-up saliency and ClickMe maps find the benchmark's diagnostic part (SCIENCE.md
+"""How well bottom-up saliency and ClickMe maps find the benchmark's diagnostic part (docs/SCIENCE.md
 section 7): per-image ROC AUC against the ground-truth mask, and their means with bootstrap 95%
 intervals. numpy only, no Django; `manage.py benchmark_report` feeds it."""
 

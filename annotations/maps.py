@@ -1,4 +1,4 @@
-"""ClickMe maps from clicks, and their split-half reliability (SCIENCE.md section 2). numpy/scipy only.
+"""ClickMe maps from clicks, and their split-half reliability (docs/SCIENCE.md section 2). numpy/scipy only.
 
 Everything is vectorised: clicks are counted with one bincount, the two disc blurs are FFT
 convolutions with the kernel's spectrum computed once, area downsampling is two small matrix products, Spearman's rho is Pearson on ranks.
@@ -18,7 +18,7 @@ ROUND_OFF_FLOOR = 1e-6
 
 
 def disc_kernel(diameter=DISC_DIAMETER_PX):
-    # SCIENCE.md section 2 step 3: K[i, j] = 1 if (i - c)^2 + (j - c)^2 <= c^2, c = (d - 1) / 2; K /= K.sum()
+    # docs/SCIENCE.md section 2 step 3: K[i, j] = 1 if (i - c)^2 + (j - c)^2 <= c^2, c = (d - 1) / 2; K /= K.sum()
     c = (diameter - 1) / 2
     i, j = np.mgrid[0:diameter, 0:diameter]
     kernel = (((i - c) ** 2 + (j - c) ** 2) <= c**2).astype(np.float64)

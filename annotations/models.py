@@ -9,7 +9,7 @@ from game.models import Image
 
 
 class ClickMap(models.Model):
-    """The map of SCIENCE.md section 2 for one image, as float32 .npy bytes, with its summary."""
+    """The map of docs/SCIENCE.md section 2 for one image, as float32 .npy bytes, with its summary."""
 
     image = models.OneToOneField(Image, on_delete=models.CASCADE, related_name="clickmap")
     data = models.BinaryField(help_text="float32 .npy bytes, shape (height, width), max 1")

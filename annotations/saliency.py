@@ -1,5 +1,5 @@
 """Bottom-up saliency: the spectral residual of Hou & Zhang (CVPR 2007), and the AUC of a map against a
-mask. numpy/scipy only. The project's one saliency baseline (SCIENCE.md sections 6 and 7).
+mask. numpy/scipy only. The project's one saliency baseline (docs/SCIENCE.md sections 6 and 7).
 
 The spectral residual works on a small copy of the image (64 px on its long side): it removes the
 smooth part of the log amplitude spectrum, keeps the phase, transforms back and blurs. `opponent`

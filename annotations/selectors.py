@@ -34,7 +34,7 @@ def _eligible_rounds_of(image_id: int) -> QuerySet[Round]:
 
 
 def qualifying_rounds(*, image_id: int) -> list[tuple[int, Clicks]]:
-    """SCIENCE.md section 2: completed rounds with at least min_clicks clicks, not flagged, not of a
+    """docs/SCIENCE.md section 2: completed rounds with at least min_clicks clicks, not flagged, not of a
     banned player (`game.models.map_eligible`, the one place that says so), the first of each player:
     (round id, clicks) pairs."""
     return _first_round_of_each_player(_eligible_rounds_of(image_id).values_list("id", "player_id", "clicks"))
@@ -174,7 +174,7 @@ def rounds_for_research(*, queryset: QuerySet[Round]) -> Iterator[dict[str, Any]
 
 
 def _split_half_null(limit_images: int = 40) -> float | None:
-    """The null of SCIENCE.md section 2 on a sample of images with at least 4 players (cached)."""
+    """The null of docs/SCIENCE.md section 2 on a sample of images with at least 4 players (cached)."""
     latest = ClickMap.objects.order_by("-updated_at").values_list("updated_at", flat=True).first()
     key = f"annotations:split-half-null:{latest.timestamp() if latest else 0}"
     cached = cache.get(key)
@@ -204,6 +204,6 @@ def dataset_stats() -> dict[str, Any]:
         "n_players": Player.objects.filter(Q(rounds__state__in=COMPLETED_STATES)).distinct().count(),
         "n_rounds": totals["n_rounds"],
         "n_clicks": totals["n_clicks"] or 0,
-        # null_mean: SCIENCE.md section 2's null, halves of two different images (None under 2 such images)
+        # null_mean: docs/SCIENCE.md section 2's null, halves of two different images (None under 2 such images)
         "split_half_rho": {"mean": mean, "ci95": ci95, "n_images": len(rhos), "null_mean": _split_half_null()},
     }

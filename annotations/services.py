@@ -57,7 +57,7 @@ def map_rebuild(*, image_id: int, force: bool = False) -> ClickMap | None:
 
 
 def _map_compute(inputs: selectors.MapInputs) -> tuple[np.ndarray, float | None] | None:
-    """The map and its split-half rho (SCIENCE.md section 2); slow, so run with no lock held."""
+    """The map and its split-half rho (docs/SCIENCE.md section 2); slow, so run with no lock held."""
     if not inputs.rounds:
         return None
     player_clicks = [np.asarray(clicks, dtype=np.float64) for _round_id, clicks in inputs.rounds]

@@ -143,7 +143,7 @@ def child_seed(args):
     image_ids = list(Image.objects.order_by("id").values_list("id", flat=True))
     player_ids = list(Player.objects.order_by("id").values_list("id", flat=True))
 
-    # ClickMaps: a few real maps (SCIENCE.md section 2 from clustered clicks), reused round-robin.
+    # ClickMaps: a few real maps (docs/SCIENCE.md section 2 from clustered clicks), reused round-robin.
     distinct = []
     for _ in range(N_DISTINCT_MAPS):
         centre = rng.uniform(60, 196, size=2)

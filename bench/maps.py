@@ -5,7 +5,7 @@
 
 What it measures, all in this one process and one run (see bench/README.md):
 
-* The core: `annotations.maps.clickme_map(rounds, 256, 256)`, SCIENCE.md section 2 steps 1-4,
+* The core: `annotations.maps.clickme_map(rounds, 256, 256)`, docs/SCIENCE.md section 2 steps 1-4,
   with rounds as (n, 3) float64 arrays of [x, y, t_ms] (what `map_rebuild` hands it).
 * The naive reference: a Python loop over every click of every round incrementing a per-round
   count map (step 1), the mean over rounds (step 2), then a *direct* 2-D convolution, twice, with the
@@ -86,7 +86,7 @@ def player_clicks(rng, n_players, clicks_per_player=CLICKS_PER_PLAYER, size=SIZE
 
 
 def naive_map(rounds_as_lists, height, width, kernel):
-    """SCIENCE.md section 2 the slow way: Python click loop, direct C convolution twice."""
+    """docs/SCIENCE.md section 2 the slow way: Python click loop, direct C convolution twice."""
     if not rounds_as_lists:
         return np.zeros((height, width))
     total = np.zeros((height, width))

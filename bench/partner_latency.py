@@ -64,7 +64,7 @@ if str(ROOT) not in sys.path:
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/clickme_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
-CLICKS_PER_POST = 10  # the browser posts about every 10 clicks (SCIENCE.md section 1)
+CLICKS_PER_POST = 10  # the browser posts about every 10 clicks (docs/SCIENCE.md section 1)
 POSTS_PER_ROUND = 14  # 140 clicks: one every 50 ms for 7 s
 CLICK_STEP_MS = 50
 CORNER_PX = 5  # clicks in [0, 5]^2: with a 21 px partner bubble they reach x, y <= 15, outside the 224 crop

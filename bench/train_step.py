@@ -23,7 +23,7 @@ What one step is, for both nets (the same code, only the net differs):
 
 - Nets: `training.nets.resnets.build_net(arch, 1000, stages=("layer3",))`, an ImageNet-sized head,
   in train mode (BatchNorm batch statistics). `gala_resnet50` has GALA gating the input of each of
-  layer3's 6 bottlenecks (SCIENCE.md section 3) and returns their 6 attention maps; `resnet50`
+  layer3's 6 bottlenecks (docs/SCIENCE.md section 3) and returns their 6 attention maps; `resnet50`
   returns none. `--gated`, `--base`, `--stages`, `--local-5x5` choose others (e.g. `--gated
   se_resnet50`).
 - Loss: `training.losses.clickme_loss` for both, lambda 1.0 (`--lambda`). The GALA net gets a random
@@ -31,7 +31,7 @@ What one step is, for both nets (the same code, only the net differs):
   (6 bilinear resizes, normalisations, distances) is paid; plain ResNet-50 has no maps, so the same
   call is plain cross-entropy (attention term 0).
 - Optimizer: SGD, Nesterov momentum 0.9, lr 0.1 x batch / 256, weight decay 1e-4 on weights with
-  more than one dimension (not on norms, biases or GALA's gains), as SCIENCE.md section 4: the
+  more than one dimension (not on norms, biases or GALA's gains), as docs/SCIENCE.md section 4: the
   trainer's own `param_groups`. `--gala-preset gala_tpu` builds and decays GALA as gala_tpu does
   (training/config.py GALA_PRESETS; the default is the project's settings).
 - GALA on CPU runs its fused path (training/nets/gala.py: the local path's 1 x 1 convs as batched

@@ -70,7 +70,7 @@ def api_exception_handler(exc, context):
 
 
 class ResearchNotFound(APIView):
-    """Any /api/v1/ path that matches nothing: 401 without a token (API.md), else a JSON 404."""
+    """Any /api/v1/ path that matches nothing: 401 without a token (docs/API.md), else a JSON 404."""
 
     schema = None
 

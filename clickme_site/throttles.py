@@ -1,4 +1,4 @@
-"""Rate limits (API.md: 429 `throttled` with Retry-After): DRF throttling on the cache, per session or
+"""Rate limits (docs/API.md: 429 `throttled` with Retry-After): DRF throttling on the cache, per session or
 token user and per salted IP hash, one scope per kind of request (settings.CLICKME_THROTTLE_RATES).
 
 Each (scope, identity, window) is one counter incremented atomically in the cache (a fixed window); on

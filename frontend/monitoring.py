@@ -44,7 +44,7 @@ def _queue_lengths() -> dict[str, int]:
 
 
 def partner_validity(partner: Partner | None) -> list[tuple[str, Any]] | None:
-    """The active partner's game-validity numbers (SCIENCE.md section 1), when they were computed."""
+    """The active partner's game-validity numbers (docs/SCIENCE.md section 1), when they were computed."""
     validity = (partner.metrics or {}).get("validity") if partner is not None else None
     if not isinstance(validity, dict):
         return None

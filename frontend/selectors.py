@@ -49,7 +49,7 @@ def map_coverage_by_category() -> list[dict[str, Any]]:
 
 
 def split_half_rho_by_day(*, now: datetime, days: int) -> dict[str, list]:
-    """Mean split-half rho (SCIENCE.md section 2) of the maps rebuilt on each of the last `days` days,
+    """Mean split-half rho (docs/SCIENCE.md section 2) of the maps rebuilt on each of the last `days` days,
     by the day of their latest rebuild (a map's earlier values are not kept)."""
     start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     rows = (

@@ -1,4 +1,4 @@
-"""The players' JSON API (API.md "Players"): thin views that parse, call a service and serialise."""
+"""The players' JSON API (docs/API.md "Players"): thin views that parse, call a service and serialise."""
 
 from collections.abc import Callable
 from typing import Any

@@ -1,5 +1,5 @@
-"""A click post (API.md "Players"): the new clicks checked and stored, then the partner's verdict
-(SCIENCE.md section 1). By the process's copy of the round (game/open_rounds.py) with one conditional
+"""A click post (docs/API.md "Players"): the new clicks checked and stored, then the partner's verdict
+(docs/SCIENCE.md section 1). By the process's copy of the round (game/open_rounds.py) with one conditional
 UPDATE, or under the round's row lock when the copy does not hold."""
 
 import logging
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def round_score(elapsed_ms: float, time_limit_ms: int) -> int:
-    # SCIENCE.md section 1: round(100 * (1 - elapsed / limit)) for a won round.
+    # docs/SCIENCE.md section 1: round(100 * (1 - elapsed / limit)) for a won round.
     elapsed_ms = min(max(elapsed_ms, 0), time_limit_ms)
     return int(round(100 * (1 - elapsed_ms / time_limit_ms)))
 
@@ -181,7 +181,7 @@ def _clicks_append(
 def _round_win(
     player: Player | int | None, round_id: int, guesses: list[dict[str, Any]], last_t_ms: int, now: datetime
 ) -> Round:
-    """The partner recognised the image: the round is won, scored by the time it took (SCIENCE.md 1)."""
+    """The partner recognised the image: the round is won, scored by the time it took (docs/SCIENCE.md 1)."""
     round_ = services.locked_round(player, round_id)
     if round_.state != Round.State.OPEN:
         return round_  # a concurrent post already won it, or it expired meanwhile

@@ -1,4 +1,4 @@
-"""The rules a click post must satisfy (API.md "Players"), as a pure function over plain values."""
+"""The rules a click post must satisfy (docs/API.md "Players"), as a pure function over plain values."""
 
 import math
 from datetime import datetime, timedelta

@@ -39,7 +39,7 @@ def served_image(data, size_px=256):
             rgb = _to_rgb(ImageOps.exif_transpose(opened))
     except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError) as error:
         raise UnreadableImage(str(error) or type(error).__name__) from error
-    # Short side to size_px, then the centre square (SCIENCE.md section 1).
+    # Short side to size_px, then the centre square (docs/SCIENCE.md section 1).
     return ImageOps.fit(rgb, (size_px, size_px), method=PILImage.Resampling.LANCZOS, centering=(0.5, 0.5))
 
 

@@ -125,7 +125,7 @@ class Partner(models.Model):
 
 
 def map_eligible(prefix: str = "") -> Q:
-    """The rounds that can feed a ClickMe map (SCIENCE.md section 2) and count towards an image's
+    """The rounds that can feed a ClickMe map (docs/SCIENCE.md section 2) and count towards an image's
     retirement: completed, at least MIN_CLICKS clicks, not flagged, not of a banned player.
     `prefix` reaches rounds through a relation ("rounds__"). The one definition."""
     return Q(

@@ -1,4 +1,4 @@
-"""The nickname rules (API.md "Players"), pure: Unicode data from maintained packages, no Django.
+"""The nickname rules (docs/API.md "Players"), pure: Unicode data from maintained packages, no Django.
 
 Each refusal names its rule. Look-alikes come from `confusable_homoglyphs` (Unicode's confusables
 and scripts tables), invisible characters from the Unicode properties in `regex`; nothing is a

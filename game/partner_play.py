@@ -1,4 +1,4 @@
-"""The partner's side of a click post (SCIENCE.md section 1): render what the round's clicks reveal,
+"""The partner's side of a click post (docs/SCIENCE.md section 1): render what the round's clicks reveal,
 queue the partner's forward, read its guesses, keep their display copy. torch loads only through
 game.partner, in the processes that play."""
 
@@ -125,7 +125,7 @@ def partner_guesses(play: PlayState, pending: Future | None) -> tuple[list[dict[
     for index, probability in partner_runtime.top_k(probabilities, max(5, k)):
         category_id, label = mapping[index]
         guesses.append({"category_id": category_id, "name": label, "probability": round(probability, 4)})
-    # SCIENCE.md section 1: won when the category is in the partner's top k (game/win_rule.py)
+    # docs/SCIENCE.md section 1: won when the category is in the partner's top k (game/win_rule.py)
     recognized = any(g["category_id"] == play.category_id for g in guesses[:k])
     return guesses[:5], recognized
 

@@ -1,4 +1,4 @@
-"""Game validity of a partner (issue 8, SCIENCE.md section 1): its report on the active images, kept
+"""Game validity of a partner (issue 8, docs/SCIENCE.md section 1): its report on the active images, kept
 in Partner.metrics["validity"], and the promotion rule that reads it.
 
 The report plays simulated rounds (game/validity.py) against the partner's network on active images

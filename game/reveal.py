@@ -1,4 +1,4 @@
-"""What the partner network sees of an image (SCIENCE.md section 1): numpy only, no Django."""
+"""What the partner network sees of an image (docs/SCIENCE.md section 1): numpy only, no Django."""
 
 import numpy as np
 
@@ -25,7 +25,7 @@ def reveal_mask(clicks_xy, height, width, bubble_px):
 
 
 def noise_background(crop, seed, noise_std):
-    """SCIENCE.md section 1: clip(image + N(0, noise_std) - 0.5, 0, 1), seeded by the round."""
+    """docs/SCIENCE.md section 1: clip(image + N(0, noise_std) - 0.5, 0, 1), seeded by the round."""
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal(crop.shape, dtype=np.float32) * np.float32(noise_std)
     return np.clip(crop + noise - np.float32(0.5), 0.0, 1.0)

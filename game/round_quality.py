@@ -2,7 +2,7 @@
 
 A flagged round stays stored (nothing accepted is lost) but is left out of the maps, the exports,
 split-half reliability, retirement and the leaderboard. The rule, with its thresholds and why
-(SCIENCE.md section 1: the browser's brush adds a bubble centre every 50 ms that moves at most 7 px
+(docs/SCIENCE.md section 1: the browser's brush adds a bubble centre every 50 ms that moves at most 7 px
 towards the pointer; lifting the pointer and pressing elsewhere starts a new stroke there):
 
 - ``too_fast``: bubbles closer in time than the brush makes them. An interval under 40 ms (the
@@ -51,7 +51,7 @@ ALL_FLAGS = (TOO_FAST, TELEPORT, REGULAR_TIMING, STATIC, DUPLICATE_PATH, INHUMAN
 
 @dataclass(frozen=True)
 class QualityRules:
-    """The thresholds of the rule above (SCIENCE.md section 1 gives the brush's 50 ms and 7 px)."""
+    """The thresholds of the rule above (docs/SCIENCE.md section 1 gives the brush's 50 ms and 7 px)."""
 
     brush_interval_ms: float = 50.0
     brush_step_px: float = 7.0

@@ -23,7 +23,7 @@ def session_player(*, session: SessionBase) -> Player | None:
 
 def assignable_image_id(*, player_id: int | None, threshold: float | None = None) -> int | None:
     """The image a player gets next, in one query: among the active, unretired images this player has
-    not had, those with the fewest map-eligible rounds (SCIENCE.md section 1), and among those a random
+    not had, those with the fewest map-eligible rounds (docs/SCIENCE.md section 1), and among those a random
     one: the first whose `random_key` is at or above a random threshold, wrapping round to the
     smallest key. Each step walks the partial index (completed_rounds, random_key), so the cost does
     not grow with the number of images (bench/assignment.py: 1 million images). None when none is left.

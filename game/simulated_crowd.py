@@ -1,5 +1,5 @@
 """A crowd of simulated players that plays the real game through game.services until every active
-image is retired (SCIENCE.md sections 1, 2 and 7): the science experiment's maps come from here.
+image is retired (docs/SCIENCE.md sections 1, 2 and 7): the science experiment's maps come from here.
 
 Each player starts rounds with `round_start` (the game picks the image: never one the player had,
 fewest completed rounds first), paints with the brush of game/simulated_players.py (a bubble centre
@@ -24,7 +24,7 @@ from . import click_post, services
 from .models import Player, Round
 from .simulated_players import trajectory
 
-POST_EVERY = 10  # the browser posts about every 10 clicks (SCIENCE.md section 1)
+POST_EVERY = 10  # the browser posts about every 10 clicks (docs/SCIENCE.md section 1)
 
 
 @dataclass

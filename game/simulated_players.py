@@ -1,4 +1,4 @@
-"""How simulated players paint (SCIENCE.md sections 1 and 7): numpy only, no Django.
+"""How simulated players paint (docs/SCIENCE.md sections 1 and 7): numpy only, no Django.
 
 A careful player aims at points inside the ground-truth mask (with Gaussian aim noise) and now
 and then lifts the pointer to paint a short glance elsewhere; a careless one aims anywhere. The

@@ -1,11 +1,11 @@
-"""The synthetic benchmark of SCIENCE.md section 7, numpy only.
+"""The synthetic benchmark of docs/SCIENCE.md section 7, numpy only.
 
 64 categories are told apart by one small, modest part of one object in a cluttered scene: a badge
 (a flat square of a muted colour) carrying four short bars in a 2 x 2 arrangement, whose
 orientations (vertical, rising, horizontal, falling) are the category's code. The 64 codes are those
 whose orientation indices sum to 0 modulo 4, so any two categories differ in at least two bars.
 
-What makes it a fair test (SCIENCE.md sections 1 and 7):
+What makes it a fair test (docs/SCIENCE.md sections 1 and 7):
 - the bars differ from their badge by a small contrast (`PART_CONTRAST`, about 9% of the range) and
   take their colours from the same muted palette as the clutter; colour says nothing about the
   category. Through the darkened-noise background (noise sd 0.4) the bars are buried; revealed, they
@@ -171,7 +171,7 @@ def scene(rng, category_index, size_px=SIZE_PX, part_colours=None, n_distractors
     _ellipse(image, cx, cy, rx, ry, _muted_colour(rng))
     part_px = int(rng.integers(38, 47))
     angle = rng.uniform(0, 2 * np.pi)
-    # Keep the part inside the partner's 224 px centre crop (SCIENCE.md section 1).
+    # Keep the part inside the partner's 224 px centre crop (docs/SCIENCE.md section 1).
     low, high = CROP_MARGIN_PX + 2, size_px - CROP_MARGIN_PX - part_px - 2
     px = int(np.clip(cx + rx * np.cos(angle) - part_px / 2, low, high))
     py = int(np.clip(cy + ry * np.sin(angle) - part_px / 2, low, high))

@@ -1,4 +1,4 @@
-"""Game validity (SCIENCE.md section 1): can a round against this partner be lost, and won?
+"""Game validity (docs/SCIENCE.md section 1): can a round against this partner be lost, and won?
 
 Numpy and scipy only, no Django: the partner is any `predict(views) -> probabilities` callable
 ((N, crop, crop, 3) float32 views in [0, 1] -> (N, n_outputs)). Simulated rounds use the game's own
@@ -30,7 +30,7 @@ from .win_rule import chance_rate, is_win, win_top_k
 
 @dataclass(frozen=True)
 class GameRules:
-    """The numbers of SCIENCE.md section 1 that a simulated round needs (CLICKME settings' names)."""
+    """The numbers of docs/SCIENCE.md section 1 that a simulated round needs (CLICKME settings' names)."""
 
     time_limit_ms: int = 7000
     brush_interval_ms: int = 50

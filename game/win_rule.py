@@ -1,4 +1,4 @@
-"""The game's win rule (SCIENCE.md section 1): the true category must be in the partner's top k.
+"""The game's win rule (docs/SCIENCE.md section 1): the true category must be in the partner's top k.
 
 Pure Python, no Django: the game's services, the validity report and the benchmark share it.
 k is the setting CLICKME_WIN_TOP_K when set; otherwise 5 where the partner chooses among 100 or more

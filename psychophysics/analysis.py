@@ -1,4 +1,4 @@
-"""The analysis of SCIENCE.md section 6, numpy only: accuracy against reveal level for each feature
+"""The analysis of docs/SCIENCE.md section 6, numpy only: accuracy against reveal level for each feature
 source, with percentile bootstrap 95% intervals, and the difference between two sources.
 
 The bootstrap resamples clusters, not trials: participants for people (their trials are not

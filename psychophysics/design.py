@@ -1,4 +1,4 @@
-"""The rapid-categorisation design (SCIENCE.md section 6), numpy only: the conditions, the Latin square
+"""The rapid-categorisation design (docs/SCIENCE.md section 6), numpy only: the conditions, the Latin square
 that balances them across participants, each participant's trial plan and the checks of a config.
 
 A condition is one (feature source, reveal level) cell. Participants fall into C groups, C the number

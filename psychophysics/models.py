@@ -62,7 +62,7 @@ class Experiment(models.Model):
     reveal_levels = models.JSONField(default=_default_levels, help_text="percent of pixels visible, 1-100")
     fixation_ms = models.PositiveIntegerField(default=500, validators=[MaxValueValidator(5000)])
     stimulus_ms = models.PositiveIntegerField(
-        default=100, validators=[MinValueValidator(10), MaxValueValidator(2000)], help_text="SCIENCE.md: 50-400"
+        default=100, validators=[MinValueValidator(10), MaxValueValidator(2000)], help_text="docs/SCIENCE.md: 50-400"
     )
     mask_ms = models.PositiveIntegerField(default=500, validators=[MaxValueValidator(5000)])
     response_window_ms = models.PositiveIntegerField(

@@ -191,7 +191,7 @@ def observer_summary(run: ObserverRun, experiment: Experiment) -> dict:
 
 
 def experiment_results(experiment: Experiment, *, n_boot: int = analysis.DEFAULT_N_BOOT) -> dict:
-    """The analysis of SCIENCE.md section 6: people's curves, and each model observer's beside them."""
+    """The analysis of docs/SCIENCE.md section 6: people's curves, and each model observer's beside them."""
     observers = []
     for run in experiment.observer_runs.order_by("created_at"):
         if run.status == ObserverRun.Status.DONE and run.stimuli_fingerprint == experiment.stimuli_fingerprint:

@@ -1,4 +1,4 @@
-"""Stimuli of the rapid-categorisation experiment (SCIENCE.md section 6), numpy only: an image with
+"""Stimuli of the rapid-categorisation experiment (docs/SCIENCE.md section 6), numpy only: an image with
 only its top k% pixels visible, ranked by a feature map (a ClickMe map or bottom-up saliency), mid
 grey elsewhere; and the noise masks shown after a stimulus.
 

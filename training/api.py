@@ -1,4 +1,4 @@
-"""Training jobs and the model registry over the research API (API.md "training" and "models" rows).
+"""Training jobs and the model registry over the research API (docs/API.md "training" and "models" rows).
 A researcher sees and cancels only their own jobs (another's is a 404); staff see all."""
 
 from django.core.files.storage import default_storage

@@ -10,7 +10,7 @@ STAGES = ("layer1", "layer2", "layer3", "layer4")
 BACKBONES = ("resnet18", "resnet50", "resnet_tiny")
 
 # GALA's settings where the project differs from the authors' TensorFlow code (serre-lab/gala_tpu,
-# resnet_helpers.py and resnet_main.py; SCIENCE.md section 3). "project" is TrainConfig's default;
+# resnet_helpers.py and resnet_main.py; docs/SCIENCE.md section 3). "project" is TrainConfig's default;
 # "gala_tpu" is what that code does:
 # - global_relu: its global path ends in a ReLU (tf.contrib.layers.fully_connected's default
 #   activation), so g >= 0; the project's ends in the linear layer (g of either sign, as the paper).
@@ -54,7 +54,7 @@ class TrainConfig:
     image_size: int = 96
     seed: int = 0
     optimizer: str = "sgd"
-    lr: float | None = None  # None: 0.1 x batch / 256 for SGD (SCIENCE.md section 4), 1e-3 for AdamW
+    lr: float | None = None  # None: 0.1 x batch / 256 for SGD (docs/SCIENCE.md section 4), 1e-3 for AdamW
     momentum: float = 0.9
     weight_decay: float = 1e-4
     warmup_epochs: int = 2

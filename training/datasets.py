@@ -14,7 +14,7 @@ from torchvision.transforms.v2 import functional as TF
 from game.partner import IMAGENET_MEAN, IMAGENET_STD
 
 MEAN, STD = IMAGENET_MEAN, IMAGENET_STD  # torchvision's ImageNet normalisation (one definition: game.partner)
-# The partner plays on the 224 px centre crop of the 256 px served image (SCIENCE.md section 1), so
+# The partner plays on the 224 px centre crop of the 256 px served image (docs/SCIENCE.md section 1), so
 # it trains on that view too: every sample is first cut to this centre fraction of its image.
 VIEW_FRACTION = 224 / 256
 

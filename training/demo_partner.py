@@ -1,6 +1,6 @@
 """Training the demo partner on the synthetic benchmark, on what players reveal. Pure torch/numpy.
 
-Every training sample is a partner view, exactly as the game renders it (SCIENCE.md section 1: the
+Every training sample is a partner view, exactly as the game renders it (docs/SCIENCE.md section 1: the
 224 px centre crop, revealed squares over darkened noise, resized to the network's input size):
 1. pretraining on crops of partner views around the diagnostic part, revealed by a simulated careful
    player (the network is fully convolutional with global max pooling, so the weights that read a
@@ -25,7 +25,7 @@ from .nets.local_fcn import LocalFCN
 MEAN = (0.5, 0.5, 0.5)
 STD = (0.25, 0.25, 0.25)
 ARCHITECTURE = "local_fcn"
-POST_EVERY_CLICKS = 10  # the browser posts about every 10 clicks (SCIENCE.md section 1)
+POST_EVERY_CLICKS = 10  # the browser posts about every 10 clicks (docs/SCIENCE.md section 1)
 MAX_CLICKS = 140  # 7 s at one click every 50 ms
 # train_demo_partner's default: the steps of the shipped demo partner (training/artifacts/demo_partner.json)
 DEFAULT_STEPS = 3000
@@ -305,7 +305,7 @@ def predictor(model, config):
 
 def target_checks(report):
     """The game's targets for the demo partner as (name, measured, target, met) from a game.validity
-    report (SCIENCE.md section 1: zero-click <= 2x chance, careful >= 85%, careless <= half the careful)."""
+    report (docs/SCIENCE.md section 1: zero-click <= 2x chance, careful >= 85%, careless <= half the careful)."""
     careful = report.careful.rate
     return [
         (

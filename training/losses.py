@@ -1,4 +1,4 @@
-"""The ClickMe loss (SCIENCE.md section 4): cross-entropy plus lambda times the attention-map distance. Pure torch."""
+"""The ClickMe loss (docs/SCIENCE.md section 4): cross-entropy plus lambda times the attention-map distance. Pure torch."""
 
 import torch
 from torch.nn import functional as F

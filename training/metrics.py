@@ -1,4 +1,4 @@
-"""Accuracy and human alignment (SCIENCE.md section 5): top-k, attention alignment, saliency alignment.
+"""Accuracy and human alignment (docs/SCIENCE.md section 5): top-k, attention alignment, saliency alignment.
 Pure torch and numpy (the rank correlation and area resize are annotations' pure map core)."""
 
 import numpy as np

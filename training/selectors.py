@@ -1,5 +1,5 @@
 """Reads of the training app: jobs a user may see, models, the best config so far, the data a job
-trains on. Selection reads validation metrics only: the test split is for reporting (SCIENCE.md)."""
+trains on. Selection reads validation metrics only: the test split is for reporting (docs/SCIENCE.md)."""
 
 from dataclasses import dataclass, field
 from typing import Any

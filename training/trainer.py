@@ -52,7 +52,7 @@ def net_for(config, num_classes):
 
 def param_groups(model, weight_decay, attention_weight_decay=True):
     """[decayed, not decayed]: weight decay on weights only, never on norms, biases or the attention
-    gains a and m (1-D parameters; SCIENCE.md section 4). With attention_weight_decay=False (gala_tpu)
+    gains a and m (1-D parameters; docs/SCIENCE.md section 4). With attention_weight_decay=False (gala_tpu)
     no parameter of an attention module (GALA or SE: its convs and linear layers too) is decayed."""
     spared: set[int] = set()
     if not attention_weight_decay:
@@ -228,7 +228,7 @@ def train_one_epoch(
     should_stop: Callable[[], bool] | None = None,
     progress_bar: Any = None,
 ) -> dict[str, Any]:
-    """Step 3: one pass over the batches (learning rate per step, the ClickMe loss of SCIENCE.md
+    """Step 3: one pass over the batches (learning rate per step, the ClickMe loss of docs/SCIENCE.md
     section 3); returns the epoch's training record. TrainingCancelled when should_stop() says so."""
     config, model, optimizer = run.config, run.wrapped, run.optimizer
     epoch_shuffle(loader, run, epoch)

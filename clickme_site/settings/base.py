@@ -231,7 +231,7 @@ CELERY_TASK_ANNOTATIONS = {
 # cookiecutter-django does; `celery worker --loglevel` sets the root level.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
-# The game (SCIENCE.md section 1). Every number is a default that an environment variable changes.
+# The game (docs/SCIENCE.md section 1). Every number is a default that an environment variable changes.
 CLICKME = {
     "IMAGE_SIZE_PX": 256,
     "PARTNER_CROP_PX": 224,
@@ -258,16 +258,16 @@ CLICKME = {
     "SESSION_PLAYER_TTL_S": env.float("CLICKME_SESSION_PLAYER_TTL_S", default=60.0),
 }
 
-# Game integrity (issue 7): which rounds feed a map and count towards retirement (SCIENCE.md section 2,
+# Game integrity (issue 7): which rounds feed a map and count towards retirement (docs/SCIENCE.md section 2,
 # `min_clicks`); the cheat and bot rule is game/round_quality.py.
 CLICKME["MIN_CLICKS"] = env.int("CLICKME_MIN_CLICKS", default=1)
 
-# Game validity (issue 8, SCIENCE.md section 1): the win rule's k (unset: 5 where the partner has 100 or
+# Game validity (issue 8, docs/SCIENCE.md section 1): the win rule's k (unset: 5 where the partner has 100 or
 # more categories, else 1; game/win_rule.py) and the highest zero-click win rate a promoted partner may have.
 CLICKME["WIN_TOP_K"] = env.int("CLICKME_WIN_TOP_K", default=0)
 CLICKME["MAX_ZERO_CLICK_WIN"] = env.float("CLICKME_MAX_ZERO_CLICK_WIN", default=0.2)
 
-# Training and scheduled retraining (SCIENCE.md sections 4 and 5).
+# Training and scheduled retraining (docs/SCIENCE.md sections 4 and 5).
 CLICKME_TRAINING = {
     "RETRAIN_MIN_NEW_MAPS": env.int("CLICKME_RETRAIN_MIN_NEW_MAPS", default=200),
     "MIN_TOP1_FIRST_PROMOTION": env.float("CLICKME_MIN_TOP1_FIRST_PROMOTION", default=0.5),
@@ -356,7 +356,7 @@ STORAGES["staticfiles"] = {"BACKEND": "frontend.static_storage.ModuleManifestSta
 INSTALLED_APPS += ["drf_spectacular_sidecar"]
 SPECTACULAR_SETTINGS |= {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR"}
 
-# The rapid-categorisation experiment (SCIENCE.md section 6).
+# The rapid-categorisation experiment (docs/SCIENCE.md section 6).
 CLICKME_PSYCHOPHYSICS = {
     "ID_HASH_SALT": env.str("CLICKME_PARTICIPANT_ID_SALT", default=SECRET_KEY),  # PROLIFIC_PID etc. are stored hashed
     "N_BOOT": env.int("CLICKME_PSYCHOPHYSICS_N_BOOT", default=2000),

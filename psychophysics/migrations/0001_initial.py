@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
                 ('feature_sources', models.JSONField(default=psychophysics.models._default_sources, help_text="any of ['clickme', 'saliency']")),
                 ('reveal_levels', models.JSONField(default=psychophysics.models._default_levels, help_text='percent of pixels visible, 1-100')),
                 ('fixation_ms', models.PositiveIntegerField(default=500, validators=[django.core.validators.MaxValueValidator(5000)])),
-                ('stimulus_ms', models.PositiveIntegerField(default=100, help_text='SCIENCE.md: 50-400', validators=[django.core.validators.MinValueValidator(10), django.core.validators.MaxValueValidator(2000)])),
+                ('stimulus_ms', models.PositiveIntegerField(default=100, help_text='docs/SCIENCE.md: 50-400', validators=[django.core.validators.MinValueValidator(10), django.core.validators.MaxValueValidator(2000)])),
                 ('mask_ms', models.PositiveIntegerField(default=500, validators=[django.core.validators.MaxValueValidator(5000)])),
                 ('response_window_ms', models.PositiveIntegerField(default=2000, help_text='time to answer after the mask (a key is taken from stimulus onset on)', validators=[django.core.validators.MinValueValidator(200), django.core.validators.MaxValueValidator(10000)])),
                 ('n_trials', models.PositiveIntegerField(default=90, validators=[django.core.validators.MinValueValidator(1)])),

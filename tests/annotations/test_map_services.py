@@ -21,7 +21,7 @@ def test_a_map_is_the_recipe_over_the_completed_rounds(played_images):
     expected = maps.clickme_map([np.array(r.clicks) for r in rounds], 256, 256)
     stored = npy_array(clickmap.data)
     assert stored.dtype == np.float32 and stored.shape == (256, 256)
-    assert np.abs(stored.astype(np.float64) - expected).max() < 1e-4  # SCIENCE.md section 2
+    assert np.abs(stored.astype(np.float64) - expected).max() < 1e-4  # docs/SCIENCE.md section 2
     assert clickmap.n_players == 6 and clickmap.n_clicks == sum(r.n_clicks for r in rounds)
     assert clickmap.split_half_rho is not None and clickmap.split_half_rho > 0.3
 

@@ -1,4 +1,4 @@
-"""The map core against a plain, obviously-correct implementation of SCIENCE.md section 2."""
+"""The map core against a plain, obviously-correct implementation of docs/SCIENCE.md section 2."""
 
 import numpy as np
 import pytest

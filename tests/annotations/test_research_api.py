@@ -1,4 +1,4 @@
-"""API.md "Researchers": auth, lists, filters, maps, the clicks stream, stats, exports, imports."""
+"""docs/API.md "Researchers": auth, lists, filters, maps, the clicks stream, stats, exports, imports."""
 
 import io
 import json
@@ -185,7 +185,7 @@ def test_stats_counts_and_reliability(researcher, built):
 
 @pytest.mark.parametrize("with_maps", [False, True])
 def test_stats_reports_the_split_half_null_under_its_own_name(researcher, played_images, with_maps):
-    """SCIENCE.md section 2: the null (halves of two different images) beside the mean, no stray "null" key."""
+    """docs/SCIENCE.md section 2: the null (halves of two different images) beside the mean, no stray "null" key."""
     if with_maps:
         for image in played_images:
             services.map_rebuild(image_id=image.pk)

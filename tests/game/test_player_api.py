@@ -1,4 +1,4 @@
-"""API.md "Players": every rule, each checked to leave stored data unchanged when it refuses."""
+"""docs/API.md "Players": every rule, each checked to leave stored data unchanged when it refuses."""
 
 from datetime import timedelta
 

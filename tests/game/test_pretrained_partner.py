@@ -47,7 +47,7 @@ def test_the_class_table_is_imagenets_and_every_sample_photo_names_a_class_in_it
 
 def test_efficientnet_names_each_photograph_in_full_view_and_zero_paint_on_the_rocket_is_not_a_win(runtime):
     """Full view: each photograph's ImageNet class is in the top 5 (chelsea's top 1 is a cat). Zero paint
-    (the darkened-noise view of SCIENCE.md section 1): the missile is not in the top 5 on any of 10
+    (the darkened-noise view of docs/SCIENCE.md section 1): the missile is not in the top 5 on any of 10
     noise draws. Measured, not asserted here: on coffee, camera and grace_hopper (close-ups of one
     large object) the class shows through the noise on most draws (20, 19, 16 of 20), chelsea on 6 of
     20; the validity report counts that and promotion refuses such a set (the test below)."""

@@ -41,7 +41,7 @@ def test_background_is_darkened_clipped_noise_seeded_by_round():
 
 @pytest.mark.parametrize("bubble_px", [21, 14, 1])
 def test_the_view_is_exactly_the_maximum_filter_rule(bubble_px):
-    """SCIENCE.md section 1's reveal, written as its definition: the crop where a maximum filter of
+    """docs/SCIENCE.md section 1's reveal, written as its definition: the crop where a maximum filter of
     the click indicator is set (clicks anywhere in the image, the crop's border too), noise elsewhere."""
     rng = np.random.default_rng(bubble_px)
     image = rng.random((256, 300, 3), dtype=np.float32)

@@ -1,4 +1,4 @@
-"""Skipping an image (API.md "Players", issue 8 item 7) and the player's own row on the leaderboard."""
+"""Skipping an image (docs/API.md "Players", issue 8 item 7) and the player's own row on the leaderboard."""
 
 from datetime import timedelta
 

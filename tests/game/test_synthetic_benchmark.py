@@ -1,4 +1,4 @@
-"""The synthetic benchmark is a fair test (SCIENCE.md section 7, issue 8 item 3, issue 9 item 1):
+"""The synthetic benchmark is a fair test (docs/SCIENCE.md section 7, issue 8 item 3, issue 9 item 1):
 many categories that differ only in a small modest part, which bottom-up saliency does not find."""
 
 import itertools

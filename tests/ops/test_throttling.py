@@ -1,4 +1,4 @@
-"""API.md: too many requests from one session or IP get 429 `throttled` with Retry-After, per scope, and
+"""docs/API.md: too many requests from one session or IP get 429 `throttled` with Retry-After, per scope, and
 nothing is stored for a refused request; realistic play is never throttled; a cache outage lets
 requests through (logged) rather than stopping the game."""
 

@@ -29,7 +29,7 @@ def mask_of(image):
 
 
 def add_clickmap(image, n_players=5, seed=0):
-    """The image's ClickMe map, built (SCIENCE.md section 2) from careful simulated players' clicks."""
+    """The image's ClickMe map, built (docs/SCIENCE.md section 2) from careful simulated players' clicks."""
     rng = np.random.default_rng(seed + image.pk)
     rounds = [trajectory(mask_of(image), rng, n_clicks=60) for _ in range(n_players)]
     the_map = maps.clickme_map(rounds, image.height, image.width)

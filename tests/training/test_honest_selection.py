@@ -1,4 +1,4 @@
-"""Selection is honest (SCIENCE.md, issue 9): the scheduler's best config and the promotion decision
+"""Selection is honest (docs/SCIENCE.md, issue 9): the scheduler's best config and the promotion decision
 read validation metrics only; data without a validation split is refused, never substituted; the
 test split is read once, at the end, for reporting."""
 

@@ -54,6 +54,6 @@ def gala_settings_section():
         "",
         "Other differences that are not settings: gala_tpu's backbone is ResNet-50 v2 (pre-activation; here "
         "torchvision's v1), and it blurs the ClickMe maps again (Gaussian, 49 px, sigma 28) and normalises "
-        "them by `x / sqrt(sum x)` before the distance (SCIENCE.md section 3).",
+        "them by `x / sqrt(sum x)` before the distance (docs/SCIENCE.md section 3).",
     ]
     return lines

@@ -1,4 +1,4 @@
-"""The experiment's data, made by playing the game (SCIENCE.md sections 1, 2 and 7). Needs Django and
+"""The experiment's data, made by playing the game (docs/SCIENCE.md sections 1, 2 and 7). Needs Django and
 a database the experiment may fill (synthetic_benchmark.main makes a throwaway one).
 
 1. Benchmark images with their diagnostic masks are imported into the game (game.importing).
@@ -226,7 +226,7 @@ def played_maps(
             maps.append(npy_array(clickmap.data) if clickmap else np.zeros(images.shape[1:3], np.float32))
             rhos.append(clickmap.split_half_rho if clickmap and clickmap.split_half_rho is not None else np.nan)
             players.append(clickmap.n_players if clickmap else 0)
-        # SCIENCE.md section 2: the null of split-half rho, halves of two different images
+        # docs/SCIENCE.md section 2: the null of split-half rho, halves of two different images
         sample = [[np.asarray(c) for _id, c in qualifying_rounds(image_id=i)] for i in ids[:40]]
         null = split_half_null(sample, images.shape[1], images.shape[2], seed=seed)
     return {

@@ -1,4 +1,4 @@
-"""The experiment's protocol (SCIENCE.md sections 4 and 5), pure torch/numpy: lambda chosen on
+"""The experiment's protocol (docs/SCIENCE.md sections 4 and 5), pure torch/numpy: lambda chosen on
 validation over seeds that also resample the train/validation split, then four arms over seeds,
 the test split read once at the end, per image.
 

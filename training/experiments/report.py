@@ -215,7 +215,7 @@ def write_results(path, figures_dir, outcome, played, bench, data, masks, size, 
     lines = [
         "# Results on the synthetic benchmark",
         "",
-        f"Written by `{command.strip()}` (SCIENCE.md sections 2, 4, 5 and 7) in **{timing['cpu_s']:.0f} s of CPU** "
+        f"Written by `{command.strip()}` (docs/SCIENCE.md sections 2, 4, 5 and 7) in **{timing['cpu_s']:.0f} s of CPU** "
         f"({timing['wall_s']:.0f} s wall on a 2-core machine shared with other work; the play "
         f"stage {timing['play_cpu_s']:.0f} s of CPU). Every number below is as measured by that run.",
         "",

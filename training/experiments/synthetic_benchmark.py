@@ -1,4 +1,4 @@
-"""The science result on the synthetic benchmark (SCIENCE.md sections 2, 4, 5 and 7), in one command:
+"""The science result on the synthetic benchmark (docs/SCIENCE.md sections 2, 4, 5 and 7), in one command:
 
     python -m training.experiments.synthetic_benchmark            # the size written in docs/RESULTS.md
     python -m training.experiments.synthetic_benchmark --full     # the full protocol of issue 9
@@ -10,7 +10,7 @@ It needs the project's PostgreSQL (DATABASE_URL): the game is played in a throwa
    partner is trained on other images of the generator and activated.
 2. A simulated crowd (game/simulated_crowd.py) plays every image through game.services until it is
    retired after 15 map-eligible rounds; the maps are built by annotations.services (the recipe of
-   SCIENCE.md section 2), judged by the game's quality rules.
+   docs/SCIENCE.md section 2), judged by the game's quality rules.
 3. lambda is chosen on validation over seeds that also resample the train/validation split; plain
    ResNet, SE-ResNet, GALA lambda = 0 and GALA + ClickMe at the chosen lambda are trained over
    seeds; the test split is read once at the end (training/experiments/protocol.py).

@@ -1,4 +1,4 @@
-"""The GALA module: global-and-local attention (SCIENCE.md section 3; Linsley et al. 2019). Pure torch."""
+"""The GALA module: global-and-local attention (docs/SCIENCE.md section 3; Linsley et al. 2019). Pure torch."""
 
 import math
 from typing import cast
@@ -282,7 +282,7 @@ class GALA(nn.Module):
             attention = self.squash(torch.addcmul(a * g, a + m * g, l))
         else:
             attention = self.squash(g).expand_as(x)
-        # SCIENCE.md section 4: the layer's attention map is the channel mean of A^2.
+        # docs/SCIENCE.md section 4: the layer's attention map is the channel mean of A^2.
         attention_map = torch.linalg.vector_norm(attention, dim=1).square() / attention.shape[1]
         return attention * x, attention_map
 

@@ -87,7 +87,7 @@ export const api = {
   patch: (url, body = {}, options) => request("PATCH", url, body, options),
 };
 
-/** The players' endpoints (API.md "Players"), from the page's base URLs. */
+/** The players' endpoints (docs/API.md "Players"), from the page's base URLs. */
 export function gameApi({ meUrl = "/api/game/me/", roundsUrl = "/api/game/rounds/", leaderboardUrl = "/api/game/leaderboard/" } = {}) {
   const round = (id, action) => `${roundsUrl}${encodeURIComponent(id)}/${action}/`;
   return {

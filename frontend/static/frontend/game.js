@@ -1,7 +1,7 @@
 // ClickMe: the game page. It wires the pieces together: the server's settings (data attributes of
 // #game), the API, the picture, the view, the consent dialog, real rounds and the practice round.
 // The player paints bubbles over a dimmed image; each bubble centre is a click [x, y, t_ms] in image
-// pixels (SCIENCE.md section 1), posted in small batches; the partner's answer updates the guesses.
+// pixels (docs/SCIENCE.md section 1), posted in small batches; the partner's answer updates the guesses.
 
 import { ApiError, gameApi } from "./api.js";
 import { createConsentDialog } from "./consent.js";

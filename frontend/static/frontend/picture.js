@@ -86,7 +86,7 @@ export class Picture {
     else this.redraw();
   }
 
-  /** A bubble_size_px square centred on (x, y), clipped to the image (SCIENCE.md section 1). */
+  /** A bubble_size_px square centred on (x, y), clipped to the image (docs/SCIENCE.md section 1). */
   reveal(x, y, size) {
     if (!this.image || this.revealed) return;
     this.bubbles.push([x, y, size]);

@@ -8,7 +8,7 @@ import { strokeAdvance, strokePress } from "./stroke.js";
 
 export class PlayRound {
   /**
-   * @param data the round as the server started it (API.md: round_id, category, image_size, ...)
+   * @param data the round as the server started it (docs/API.md: round_id, category, image_size, ...)
    * @param brush {intervalMs, maxStepPx, postEveryClicks, maxClicksPerPost}
    * @param transport {postClicks(batch), finish(), skip(), classify(error)}
    * @param hooks {onTime, onClicks, onMaxClicks, onThinking, onAnswer, onError, onEnd}

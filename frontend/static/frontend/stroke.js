@@ -1,4 +1,4 @@
-// The brush (SCIENCE.md section 1): pointer positions to bubble centres, as pure functions.
+// The brush (docs/SCIENCE.md section 1): pointer positions to bubble centres, as pure functions.
 //
 // While the button is down a new centre is made every `intervalMs`, at a fixed cadence from the press
 // (t0, t0 + interval, ...), each at most `maxStepPx` from the previous one, towards the pointer. The

@@ -1,4 +1,4 @@
-"""python manage.py generate_benchmark: writes the synthetic benchmark (SCIENCE.md section 7) to a folder."""
+"""python manage.py generate_benchmark: writes the synthetic benchmark (docs/SCIENCE.md section 7) to a folder."""
 
 import sys
 

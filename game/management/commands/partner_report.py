@@ -9,7 +9,7 @@ from game.partner_validity import partner_validity_compute, promotion_refusal, v
 class Command(BaseCommand):
     help = (
         "Play simulated rounds (zero clicks, a careless and a careful player) against a partner on the "
-        "active images, print its win rates beside chance and store them in its metrics (SCIENCE.md 1)."
+        "active images, print its win rates beside chance and store them in its metrics (docs/SCIENCE.md 1)."
     )
 
     def add_arguments(self, parser):
