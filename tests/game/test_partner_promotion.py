@@ -100,9 +100,7 @@ def test_the_admin_shows_the_report_and_refuses_the_promotion_unless_forced(read
     assert "forced" in answer and Partner.objects.get(pk=partner.pk).is_active
 
 
-def test_a_partner_with_no_active_image_of_its_categories_is_refused_and_the_report_says_so(
-    reader_artifact, capsys
-):
+def test_a_partner_with_no_active_image_of_its_categories_is_refused_and_the_report_says_so(reader_artifact, capsys):
     """Its report plays nothing (0 images): promotion used to say "allowed", and a game whose images the
     partner cannot name could never be won."""
     from game.models import Image
