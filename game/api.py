@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from clickme_site.errors import NotFound, ServiceError
 
 from . import click_post, selectors, services
+from .click_rules import ClickRejected, stored_count_valid
 from .models import Round
 
 
@@ -164,6 +165,7 @@ class ClicksAnswerSerializer(serializers.Serializer):
     recognized = serializers.BooleanField()
     state = serializers.ChoiceField(choices=Round.State.choices)
     score = serializers.IntegerField()
+    n_stored = serializers.IntegerField(help_text="how many clicks the round holds after this post")
 
 
 class AnswerThenWrite(Response):
@@ -186,22 +188,46 @@ class ClicksView(PlayerView):
     @extend_schema(
         request=inline_serializer(
             "ClicksPost",
-            {"clicks": serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()))},
+            {
+                "clicks": serializers.ListField(child=serializers.ListField(child=serializers.IntegerField())),
+                "n_stored": serializers.IntegerField(
+                    required=False,
+                    min_value=0,
+                    help_text="how many of the round's clicks the page believes stored before this post",
+                ),
+            },
         ),
-        responses=ClicksAnswerSerializer,
+        responses={
+            200: ClicksAnswerSerializer,
+            409: OpenApiResponse(
+                description="round_closed: the round is not open (or its time is up); stored_clicks_differ: the"
+                " round holds more clicks than n_stored and this post does not repeat them, or fewer"
+            ),
+        },
         summary="Post the clicks made since the last post; the partner answers",
     )
     def post(self, request, round_id):
         if not isinstance(request.data, dict) or "clicks" not in request.data:
             raise ServiceError("clicks: this field is required", "invalid")
+        try:
+            n_stored = stored_count_valid(request.data.get("n_stored"))
+        except ClickRejected as error:
+            raise ServiceError(str(error), error.code) from error
         after_answer: list[Callable[[], None]] = []
         round_, guesses, recognized = click_post.clicks_record_for_session(
             session=self.request.session,
             round_id=round_id,
             raw_clicks=request.data["clicks"],
+            n_stored=n_stored,
             after_answer=after_answer.append,
         )
-        answer = {"guesses": guesses, "recognized": recognized, "state": round_.state, "score": round_.score}
+        answer = {
+            "guesses": guesses,
+            "recognized": recognized,
+            "state": round_.state,
+            "score": round_.score,
+            "n_stored": round_.n_clicks,
+        }
         return AnswerThenWrite(answer, after=after_answer)
 
 

@@ -59,3 +59,26 @@ def clicks_window_ms(clickme: dict) -> int:
     drawn within the limit by the page's clock (validate_clicks: t_ms <= time_limit_ms), so a batch the
     page drew in time but could post only once a slow answer came back is judged in time."""
     return int(clickme["CLICK_GRACE_MS"]) + int(clickme.get("CLICK_LATE_MS", 0))
+
+
+def stored_count_valid(raw):
+    """A post's `n_stored` (docs/API.md "Players"): None when absent, else a whole number >= 0."""
+    if raw is None:
+        return None
+    if not _is_int(raw) or raw < 0:
+        raise ClickRejected("n_stored: expected the number of clicks already stored (an integer >= 0)", "invalid")
+    return raw
+
+
+def clicks_already_stored(stored, n_stored, raw):
+    """How many of a post's leading clicks the round holds already, the page believing `n_stored` of
+    them stored before the post: the stored clicks from `n_stored` on and the post's must agree as far
+    as both go (a batch sent again after its answer was lost, possibly followed by newer clicks).
+    None when they differ, or when `n_stored` is ahead of the stored count."""
+    if n_stored > len(stored):
+        return None
+    if not isinstance(raw, list):
+        return 0  # validate_clicks refuses it
+    behind = stored[n_stored:]
+    overlap = min(len(behind), len(raw))
+    return overlap if raw[:overlap] == behind[:overlap] else None
