@@ -281,3 +281,31 @@ def test_the_canvas_backing_store_follows_the_device_pixel_ratio(hidpi_page, cat
     assert css_width < 420 and width == round(2 * css_width)
     [(shown, reference)] = canvas_pixels(page, image.file.url, [(x, y)])
     assert np.abs(np.subtract(shown, reference)).max() <= 2
+
+
+def test_a_click_post_whose_answer_is_lost_is_sent_again_and_stored_once(page, named_partner, settings):
+    """The server stores a post but its answer never reaches the page (the network drops it): the page
+    sends the batch again, and the round holds each click once."""
+    settings.CLICKME = {**settings.CLICKME, "TIME_LIMIT_MS": 4000}
+    image = synthetic_image(named_partner[5], 5)  # never in this partner's top 5: the round runs out
+    handled = []
+
+    def lose_first_answer(route):
+        if handled:
+            route.continue_()
+            return
+        handled.append(route.fetch().status)  # the server handles the post ...
+        route.abort("failed")  # ... and its answer is lost
+
+    page.route("**/api/game/rounds/*/clicks/", lose_first_answer)
+    open_game(page)
+    round_ = start_round(page)
+    # A tap: one click, posted alone. Its re-send is in time and in order after the stored copy of
+    # itself (same t_ms), so only the post's n_stored tells the server it is a repeat.
+    paint(page, [STROKES[0][:1]], (image.width, image.height))
+    paint(page, [STROKES[1][:4]], (image.width, image.height))
+    wait_round_state(page, "expired")
+    round_.refresh_from_db()
+    assert handled == [200]
+    assert round_.n_clicks == len(round_.clicks) == painted(page) > 0
+    assert len({tuple(click) for click in round_.clicks}) == len(round_.clicks)  # no click twice

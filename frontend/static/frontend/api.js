@@ -95,7 +95,9 @@ export function gameApi({ meUrl = "/api/game/me/", roundsUrl = "/api/game/rounds
     setNickname: (nickname) => api.patch(meUrl, { nickname }),
     consent: () => api.patch(meUrl, { consented: true }),
     startRound: (screen) => api.post(roundsUrl, screen ? { screen } : {}),
-    postClicks: (id, clicks) => api.post(round(id, "clicks"), { clicks }),
+    // n_stored (docs/API.md "Players"): the clicks the server confirmed before these; null: not known
+    postClicks: (id, clicks, nStored = null) =>
+      api.post(round(id, "clicks"), nStored === null || nStored === undefined ? { clicks } : { clicks, n_stored: nStored }),
     finish: (id) => api.post(round(id, "finish"), {}),
     skip: (id) => api.post(round(id, "skip"), {}),
     leaderboard: (period, limit, options) =>

@@ -1,10 +1,14 @@
 // Clicks waiting to be posted: one post at a time (so the server sees t_ms in order), a post after
 // `postEveryClicks` clicks or `postEveryMs` after the oldest unsent one, whichever comes first.
 //
-// `send(batch)` posts and resolves to the server's answer; `classify(error)` says what a failure
-// means: "closed" (the round is over: stop posting), "retry" (a network failure: the batch goes back
-// to the front of the queue, at most `retries` times in a row) or "drop" (refused: the server kept
-// nothing of it, so the next batch can go).
+// `send(batch, nStored)` posts and resolves to the server's answer; `nStored` is how many clicks the
+// server has confirmed stored before this batch (docs/API.md "Players", n_stored), or null when that
+// is not known, so a batch sent again after its answer was lost is stored once. `classify(error)` says
+// what a failure means: "closed" (the round is over: stop posting), "retry" (a network failure: the
+// batch goes back to the front of the queue, at most `retries` times in a row; once given up, whether
+// the server stored it is unknown), "resync" (the server holds other clicks than the count says: the
+// batch goes back and is sent without a count) or "drop" (refused: the server kept nothing of it, so
+// the next batch can go).
 
 export class ClickQueue {
   constructor({
@@ -14,13 +18,14 @@ export class ClickQueue {
     maxPerPost,
     postEveryMs = 500,
     retries = 2,
+    stored = 0,
     now = () => performance.now(),
     onAnswer = () => {},
     onClosed = () => {},
     onError = () => {},
     onBusy = () => {},
   }) {
-    Object.assign(this, { send, classify, postEveryClicks, maxPerPost, postEveryMs, retries, now });
+    Object.assign(this, { send, classify, postEveryClicks, maxPerPost, postEveryMs, retries, stored, now });
     Object.assign(this, { onAnswer, onClosed, onError, onBusy });
     this.pending = [];
     this.oldestAt = 0;
@@ -63,24 +68,28 @@ export class ClickQueue {
   async post(batch) {
     let answer;
     try {
-      answer = await this.send(batch);
+      answer = await this.send(batch, this.stored);
     } catch (error) {
       if (this.closed) return;
       const kind = this.classify(error);
       if (kind === "closed") {
         this.close();
         this.onClosed(error);
-      } else if (kind === "retry" && this.failures < this.retries) {
+      } else if ((kind === "retry" || kind === "resync") && this.failures < this.retries) {
         this.failures += 1;
+        if (kind === "resync") this.stored = null;
         this.pending.unshift(...batch);
         this.onError(error);
       } else {
+        if (kind === "retry" || kind === "resync") this.stored = null; // stored or not: unknown
         this.failures = 0;
         this.onError(error);
       }
       return;
     }
     this.failures = 0;
+    if (Number.isInteger(answer?.n_stored)) this.stored = answer.n_stored;
+    else if (this.stored !== null) this.stored += batch.length;
     if (!this.closed) this.onAnswer(answer, batch);
   }
 

@@ -64,6 +64,7 @@ function errorMessage(error) {
 }
 
 function classify(error) {
+  if (error instanceof ApiError && error.status === 409 && error.code === "stored_clicks_differ") return "resync";
   if (error instanceof ApiError && error.status === 409) return "closed";
   if (error instanceof ApiError && error.status === 0) return "retry";
   return "drop";
@@ -212,7 +213,7 @@ async function startRound() {
     return;
   }
   const transport = {
-    postClicks: (batch) => api.postClicks(data.round_id, batch),
+    postClicks: (batch, nStored) => api.postClicks(data.round_id, batch, nStored),
     finish: () => api.finish(data.round_id),
     skip: () => api.skip(data.round_id),
     classify,

@@ -10,7 +10,7 @@ export class PlayRound {
   /**
    * @param data the round as the server started it (docs/API.md: round_id, category, image_size, ...)
    * @param brush {intervalMs, maxStepPx, postEveryClicks, maxClicksPerPost}
-   * @param transport {postClicks(batch), finish(), skip(), classify(error)}
+   * @param transport {postClicks(batch, nStored), finish(), skip(), classify(error)}
    * @param hooks {onTime, onClicks, onMaxClicks, onThinking, onAnswer, onError, onEnd}
    */
   constructor({ data, picture, transport, brush, hooks }) {
@@ -42,7 +42,7 @@ export class PlayRound {
       onTimeUp: () => this.end("time"),
     });
     this.queue = new ClickQueue({
-      send: (batch) => transport.postClicks(batch),
+      send: (batch, nStored) => transport.postClicks(batch, nStored),
       classify: (error) => transport.classify(error),
       postEveryClicks: brush.postEveryClicks,
       maxPerPost: data.max_clicks_per_post || brush.maxClicksPerPost,

@@ -124,3 +124,80 @@ test("an answer that comes after the round was closed here is ignored", async ()
   await inFlight;
   assert.deepEqual(events, []);
 });
+
+/** A queue whose posts record (t_ms of the batch, nStored) and are answered from `answers`. */
+function countingQueue(answers, options = {}) {
+  const posts = [];
+  const queue = new ClickQueue({
+    postEveryClicks: 10,
+    maxPerPost: 100,
+    now: () => 0,
+    classify: (error) => error.kind,
+    async send(batch, nStored) {
+      posts.push([batch.map((click) => click[2]), nStored]);
+      await new Promise((resolve) => setImmediate(resolve));
+      const answer = answers.length ? answers.shift() : { state: "open" };
+      if (answer instanceof Error) throw answer;
+      return answer;
+    },
+    ...options,
+  });
+  return { queue, posts };
+}
+
+test("each post says how many clicks the server confirmed before it, from the server's answers", async () => {
+  const { queue, posts } = countingQueue([{ state: "open", n_stored: 10 }, { state: "open", n_stored: 12 }]);
+  for (const click of clicks(0, 10)) queue.push(click);
+  await queue.inFlight;
+  queue.push([0, 0, 10]);
+  queue.push([0, 0, 11]);
+  await queue.flush();
+  queue.push([0, 0, 12]);
+  await queue.drain();
+  assert.deepEqual(posts.map((post) => post[1]), [0, 10, 12]);
+
+  const practice = countingQueue([{ state: "open" }]); // an answer without n_stored: counted here
+  for (const click of clicks(0, 10)) practice.queue.push(click);
+  await practice.queue.inFlight;
+  practice.queue.push([0, 0, 10]);
+  await practice.queue.drain();
+  assert.deepEqual(practice.posts.map((post) => post[1]), [0, 10]);
+});
+
+test("a batch sent again after a lost answer carries the count it was first sent with", async () => {
+  const answers = [new Failure("retry"), { state: "open", n_stored: 10 }, { state: "open", n_stored: 11 }];
+  const { queue, posts } = countingQueue(answers);
+  for (const click of clicks(0, 10)) queue.push(click);
+  await queue.inFlight; // the answer is lost: the server may have stored the batch
+  queue.push([0, 0, 10]);
+  await queue.drain();
+  const first = clicks(0, 10).map((c) => c[2]);
+  assert.deepEqual(posts, [
+    [first, 0],
+    [first, 0], // the server finds these ten stored: it stores nothing and answers as it did
+    [[10], 10],
+  ]);
+  assert.equal(queue.stored, 11);
+});
+
+test("once a batch is given up its fate is unknown: the next post goes without a count", async () => {
+  const failure = () => new Failure("retry");
+  const { queue, posts } = countingQueue([failure(), failure(), failure(), { state: "open", n_stored: 1 }]);
+  queue.push([0, 0, 0]);
+  await queue.drain();
+  queue.push([0, 0, 1]);
+  await queue.drain();
+  assert.deepEqual(posts.map((post) => post[1]), [0, 0, 0, null]);
+  assert.equal(queue.stored, 1); // learnt again from the answer
+});
+
+test("a count the server disputes is dropped and the batch sent again without it", async () => {
+  const { queue, posts } = countingQueue([new Failure("resync"), { state: "open", n_stored: 7 }], { stored: 5 });
+  queue.push([0, 0, 0]);
+  await queue.drain();
+  assert.deepEqual(posts, [
+    [[0], 5],
+    [[0], null],
+  ]);
+  assert.equal(queue.stored, 7);
+});
