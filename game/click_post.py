@@ -109,7 +109,7 @@ def clicks_record(
     """
     now = timezone.now()
     player_id = player.pk if isinstance(player, Player) else player
-    appended = None
+    appended: tuple[open_rounds.PlayState, int, Future | None] | _Repeat | None = None
     if player_id is not None:
         appended = _clicks_append_to_copy(player_id, round_id, raw_clicks, now, n_stored)
     if appended is None:

@@ -234,7 +234,7 @@ def test_a_broken_partner_answers_no_guesses_and_keeps_the_clicks(player_client,
     Partner.objects.filter(pk=ranked_partner.pk).update(weights_file="/nonexistent/partner.pt2")
     response = player_client.clicks(body["round_id"], [[4, 4, 100], [5, 5, 150]])
     assert response.status_code == 200
-    assert response.json() == {"guesses": [], "recognized": False, "state": "open", "score": 0}
+    assert response.json() == {"guesses": [], "recognized": False, "state": "open", "score": 0, "n_stored": 2}
     assert stored(body["round_id"]) == ("open", 0, 2, [[4, 4, 100], [5, 5, 150]])
 
 
@@ -251,7 +251,7 @@ def test_a_forward_that_fails_on_the_forward_thread_answers_no_guesses_and_keeps
     monkeypatch.setattr(PartnerRuntime, "predict", fails)
     response = player_client.clicks(body["round_id"], [[4, 4, 100], [5, 5, 150]])
     assert response.status_code == 200
-    assert response.json() == {"guesses": [], "recognized": False, "state": "open", "score": 0}
+    assert response.json() == {"guesses": [], "recognized": False, "state": "open", "score": 0, "n_stored": 2}
     assert stored(body["round_id"]) == ("open", 0, 2, [[4, 4, 100], [5, 5, 150]])
     monkeypatch.undo()
     again = player_client.clicks(body["round_id"], [[6, 6, 200]])  # the same runtime answers again
