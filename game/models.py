@@ -179,6 +179,8 @@ class Round(models.Model):
         ordering = ["-started_at"]
         constraints = [
             models.UniqueConstraint(fields=["player", "image"], name="one_round_per_player_image"),
+            # A new round abandons the open one (game/services.py round_start); concurrent starts too.
+            models.UniqueConstraint(fields=["player"], condition=Q(state="open"), name="one_open_round_per_player"),
         ]
         indexes = [
             models.Index(fields=["state", "finished_at"], name="round_finished"),

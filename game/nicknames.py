@@ -1,10 +1,11 @@
 """The nickname rules (docs/API.md "Players"), pure: Unicode data from maintained packages, no Django.
 
 Each refusal names its rule. Look-alikes come from `confusable_homoglyphs` (Unicode's confusables
-and scripts tables), invisible characters from the Unicode properties in `regex`; nothing is a
+and scripts tables; reserved words are compared by skeleton), invisible characters from the Unicode properties in `regex`; nothing is a
 hand-made list of characters.
 """
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -52,16 +53,48 @@ def _cross_script_lookalike(text: str, scripts: set[str]) -> tuple[str, str] | N
     return None
 
 
-def latin_skeleton(text: str) -> str:
-    """`text` with each character that looks like a Latin one replaced by it, case-folded: what a
-    reader sees, for the reserved prefix and the blocklist."""
-    found = confusables.is_confusable(text, greedy=True, preferred_aliases=["latin"]) or []
-    latin = {}
-    for entry in found:
-        glyphs = [glyph["c"] for glyph in entry["homoglyphs"] if glyph["n"].startswith("LATIN")]
-        if glyphs:
-            latin[entry["character"]] = glyphs[0]
-    return "".join(latin.get(char, char) for char in text).casefold()
+BIDI_MARKS = str.maketrans("", "", "\u200e\u200f")  # the table wraps right-to-left letters in them
+SEPARATORS = re.compile(r"[\s._\-]")
+
+
+@functools.cache
+def _prototypes() -> dict[str, str]:
+    """Each character of the confusables table -> one representative of its class of look-alike single
+    characters (Unicode TR39's confusables, as `confusable_homoglyphs` ships them): an ASCII letter
+    where the class has one, so 'ɑ' -> 'a' and 'I', '1', '|' -> 'l' as in TR39's skeleton."""
+    parent: dict[str, str] = {}
+
+    def root(char: str) -> str:
+        while parent.setdefault(char, char) != char:
+            char = parent[char]
+        return char
+
+    for source, glyphs in confusables.confusables_data.items():
+        source = source.translate(BIDI_MARKS)
+        for glyph in glyphs:
+            target = glyph["c"].translate(BIDI_MARKS)
+            if len(source) == len(target) == 1:
+                parent[root(source)] = root(target)
+    members: dict[str, list[str]] = {}
+    for char in parent:
+        members.setdefault(root(char), []).append(char)
+
+    def preference(char: str) -> tuple[bool, bool, bool, bool, str]:
+        return (not char.isascii(), not char.islower(), not char.isupper(), not char.isalnum(), char)
+
+    return {char: min(group, key=preference) for group in members.values() for char in group}
+
+
+def skeleton(text: str) -> str:
+    """`text` with each character replaced by its class's representative: two strings that look alike
+    have the same skeleton (UTS #39 section 4, single characters only)."""
+    prototypes = _prototypes()
+    return "".join(prototypes.get(char, char) for char in text)
+
+
+def _looks(text: str) -> set[str]:
+    """The case-folded skeletons of `text` as typed, lower-cased and upper-cased: 'ADMlN' reads as 'ADMIN'."""
+    return {skeleton(form).casefold() for form in (text, text.casefold(), text.upper())}
 
 
 def nickname_check(raw: object, blocklist: Iterable[str] = ()) -> str:
@@ -90,10 +123,11 @@ def nickname_check(raw: object, blocklist: Iterable[str] = ()) -> str:
                 f"nickname: mixes scripts ({', '.join(sorted(s.title() for s in scripts))}) with look-alike "
                 f"letters: {_character(char)} looks like {_character(other)}"
             )
-    skeleton = latin_skeleton(nickname)
-    if skeleton.startswith(RESERVED_PREFIX):
+    looks = _looks(nickname)
+    # The generated names ("anonymous 1a2b3c4d", game.models.anonymous_name) behind punctuation or split up.
+    if any(SEPARATORS.sub("", look).startswith(reserved) for look in looks for reserved in _looks(RESERVED_PREFIX)):
         raise NicknameRefused(f"nickname: may not start with '{RESERVED_PREFIX}' (kept for players without one)")
     for word in blocklist:
-        if word.casefold() in skeleton:
+        if any(reserved in look for look in looks for reserved in _looks(word)):
             raise NicknameRefused(f"nickname: may not contain '{word}'")
     return nickname

@@ -176,7 +176,10 @@ def expired_by_clock(round_: Round | open_rounds.PlayState, now: datetime) -> bo
 def round_start(
     *, player: Player, user_agent: str = "", screen_width: int | None = None, screen_height: int | None = None
 ) -> Round:
-    """Give the player a new image: never one they have seen, fewest completed rounds first."""
+    """Give the player a new image: never one they have seen, fewest completed rounds first. The open
+    round is closed first (expired, its clicks kept). Starts of one player at once leave one open round
+    (the constraint one_open_round_per_player): a start that loses the race returns the round the
+    winner opened, so each of them answers with the round the player now plays."""
     now = timezone.now()
     for open_round in Round.objects.filter(player=player, state=Round.State.OPEN).values_list("pk", flat=True):
         round_finish(player=player, round_id=open_round)  # a new round abandons the open one
@@ -197,7 +200,11 @@ def round_start(
                     screen_height=screen_height,
                 )
         except IntegrityError:
-            continue  # the same player started two rounds at once and both drew this image
+            # The same player started rounds at once: another start opened one, or drew this image.
+            opened = Round.objects.filter(player=player, state=Round.State.OPEN).select_related("image").first()
+            if opened is not None:
+                return opened
+            continue
     raise Conflict("could not assign an image, try again", "assignment_conflict")
 
 

@@ -21,6 +21,11 @@ from .selectors import SESSION_KEY, Session, session_participant_id
 
 PLATFORMS = ("prolific", "mturk", "other")
 RT_SLACK_MS = 1000  # frame rounding and a slow display may stretch the window a little
+# How far the stimulus's measured duration may stray from shown_frames x frame_interval_ms
+# (docs/SCIENCE.md section 6, "Stimulus timing"): later by dropped vsyncs and a hiccup (the sequencer ends the
+# phase on time with fewer callbacks), earlier only by rAF jitter and performance.now()'s coarsening.
+LATE_FRAMES, LATE_MIN_MS = 3, 50.0
+EARLY_FRAMES, EARLY_MS = 0.5, 5.0
 
 
 @dataclass(frozen=True)
@@ -181,6 +186,19 @@ def participant_join(
     return participant, True
 
 
+def _check_stimulus_timing(answer: TrialAnswer) -> None:
+    """The reported duration agrees with the frames the page counted at its frame interval."""
+    expected = answer.shown_frames * answer.frame_interval_ms
+    earliest = expected - EARLY_FRAMES * answer.frame_interval_ms - EARLY_MS
+    latest = expected + max(LATE_FRAMES * answer.frame_interval_ms, LATE_MIN_MS)
+    if not (math.isfinite(answer.shown_stimulus_ms) and earliest <= answer.shown_stimulus_ms <= latest):
+        raise ServiceError(
+            f"shown_stimulus_ms: {answer.shown_stimulus_ms:g} ms does not fit {answer.shown_frames} frames of "
+            f"{answer.frame_interval_ms:g} ms (from {max(earliest, 0):.1f} to {latest:.1f} ms)",
+            "inconsistent_timing",
+        )
+
+
 def _check_answer(experiment: Experiment, answer: TrialAnswer) -> None:
     """The rules that depend on the experiment: the keys and the response window."""
     if answer.key is not None and answer.key not in experiment.keys:
@@ -189,6 +207,7 @@ def _check_answer(experiment: Experiment, answer: TrialAnswer) -> None:
         )
     if (answer.key is None) != (answer.rt_ms is None):
         raise ServiceError("rt_ms: required with a key, null without one", "invalid")
+    _check_stimulus_timing(answer)
     longest = experiment.stimulus_ms + experiment.mask_ms + experiment.response_window_ms + RT_SLACK_MS
     if answer.rt_ms is not None and not (math.isfinite(answer.rt_ms) and 0 <= answer.rt_ms <= longest):
         raise ServiceError(f"rt_ms: must be from 0 to {longest} ms after stimulus onset", "invalid")

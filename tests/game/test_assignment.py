@@ -20,7 +20,7 @@ def test_a_new_player_sees_mixed_categories_from_the_first_round(db):
     seen = []
     for _ in range(10):
         image_id = assignable_image_id(player_id=player.pk)
-        RoundFactory(player=player, image_id=image_id)
+        RoundFactory(player=player, image_id=image_id, state="expired")
         seen.append(Image.objects.get(pk=image_id).category.name)
     assert len(set(seen)) >= 5, seen
 
@@ -50,7 +50,7 @@ def test_seen_retired_and_inactive_images_are_never_drawn_and_it_is_one_query(db
     Image.objects.filter(pk=retired.pk).update(retired=True)
     Image.objects.filter(pk=inactive.pk).update(active=False)
     player = PlayerFactory()
-    RoundFactory(player=player, image=seen)
+    RoundFactory(player=player, image=seen, state="expired")
     with CaptureQueriesContext(connection) as queries:
         drawn = assignable_image_id(player_id=player.pk)
     assert drawn == free.pk and len(queries) == 1

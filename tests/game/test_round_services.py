@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from game import click_post, services
-from game.models import Image
+from game.models import Image, Round
 from game.signals import round_finished
 from game.tasks import rounds_expire_stale
 from tests.conftest import synthetic_image
@@ -112,3 +112,32 @@ def test_concurrent_click_posts_of_one_round_lose_and_duplicate_nothing(categori
     assert round_.n_clicks == len(round_.clicks) == accepted
     assert len({tuple(c) for c in round_.clicks}) == accepted  # no duplicates
     assert [c[2] for c in round_.clicks] == sorted(c[2] for c in round_.clicks)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_round_starts_of_one_player_leave_one_open_round_and_keep_the_clicks(categories, ranked_partner):
+    for k in range(8):
+        synthetic_image(categories[5], k)
+    player = PlayerFactory()
+    played = services.round_start(player=player)
+    click_post.clicks_record(player=player, round_id=played.pk, raw_clicks=[[10, 10, 0], [12, 11, 40]])
+    errors, barrier = [], threading.Barrier(4)
+
+    def start():
+        try:
+            barrier.wait()
+            services.round_start(player=player)
+        except services.ServiceError as error:
+            errors.append(error.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Round.objects.filter(player=player, state="open").count() == 1
+    played.refresh_from_db()
+    assert played.state == "expired" and played.clicks == [[10, 10, 0], [12, 11, 40]]  # superseded, not lost

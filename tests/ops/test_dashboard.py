@@ -80,10 +80,12 @@ def test_rounds_and_active_players_per_hour(db):
     image, other = ImageFactory(), ImageFactory()
     alice, bob = PlayerFactory(), PlayerFactory()
     this_hour = NOW.replace(minute=5)
-    RoundFactory(player=alice, image=image, started_at=this_hour)
+    RoundFactory(player=alice, image=image, started_at=this_hour, state="won")
     RoundFactory(player=alice, image=other, started_at=this_hour + timedelta(minutes=20))
     RoundFactory(player=bob, image=image, started_at=NOW - timedelta(hours=2))
-    RoundFactory(player=bob, image=other, started_at=NOW - timedelta(hours=30))  # outside the day, inside the week
+    RoundFactory(
+        player=bob, image=other, started_at=NOW - timedelta(hours=30), state="won"
+    )  # outside the day, inside the week
 
     day = selectors.rounds_per_hour(now=NOW, hours=24)
     assert day["hours"][-1] == "2026-11-27T15:00:00+00:00" and day["hours"][0] == "2026-11-26T16:00:00+00:00"

@@ -164,6 +164,44 @@ def test_malformed_answers_get_400_naming_the_field_and_nothing_changes(experime
     assert snapshot(only_participant().pk) == before
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"shown_frames": 3, "shown_stimulus_ms": 59_999.0},  # issue 20: 3 frames cannot last a minute
+        {"shown_frames": 3, "shown_stimulus_ms": 0.0},
+        {"shown_frames": 1, "shown_stimulus_ms": 120.0, "frame_interval_ms": 16.7},  # 120 ms off, past 50
+        {"shown_frames": 30, "shown_stimulus_ms": 80.0, "frame_interval_ms": 6.9},  # 144 Hz: 207 ms expected
+    ],
+)
+def test_a_stimulus_duration_inconsistent_with_its_frames_is_refused_and_nothing_changes(experiment, overrides):
+    participant = ParticipantClient(experiment.slug)
+    trial_id = participant.join()["trials"][0]["id"]
+    before = snapshot(only_participant().pk)
+    response = participant.answer(trial_id, **overrides)
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "inconsistent_timing" and body["detail"].startswith("shown_stimulus_ms"), body
+    assert snapshot(only_participant().pk) == before
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"shown_frames": 3, "shown_stimulus_ms": 50.1, "frame_interval_ms": 16.7},  # as requested
+        {"shown_frames": 2, "shown_stimulus_ms": 50.0, "frame_interval_ms": 16.7},  # one dropped frame
+        {"shown_frames": 1, "shown_stimulus_ms": 50.0, "frame_interval_ms": 16.7},  # two dropped frames
+        {"shown_frames": 3, "shown_stimulus_ms": 47.2, "frame_interval_ms": 16.7},  # jitter, timer coarsening
+        {"shown_frames": 7, "shown_stimulus_ms": 90.0, "frame_interval_ms": 6.9},  # a 40 ms hiccup at 144 Hz
+    ],
+)
+def test_a_stimulus_duration_a_real_display_gives_is_stored(experiment, overrides):
+    participant = ParticipantClient(experiment.slug)
+    trial_id = participant.join()["trials"][0]["id"]
+    response = participant.answer(trial_id, **overrides)
+    assert response.status_code == 200, response.content
+    assert Trial.objects.get(pk=trial_id).shown_stimulus_ms == overrides["shown_stimulus_ms"]
+
+
 @pytest.mark.parametrize("raw", ["not json", "[1, 2]", '{"key": NaN}', "null"])
 def test_bodies_that_are_not_an_answer_object_are_refused(experiment, raw):
     participant = ParticipantClient(experiment.slug)
