@@ -46,6 +46,7 @@ def test_register_partner_maps_outputs_to_categories_by_wnid(resnet_weights, cat
         "--name",
         "rn18",
         "--activate",
+        "--force",  # no image is active here: promotion refuses a partner with nothing to play
     )
     partner = Partner.objects.get(name="rn18")
     assert partner.is_active and partner.architecture == "resnet18"
