@@ -114,6 +114,10 @@ def test_a_promotion_the_games_partner_rules_refuse_is_a_409_with_their_message_
         raise Conflict("the partner wins 0.91 of rounds with no click: too easy", "partner_too_easy")
 
     monkeypatch.setattr("game.partner_registry.partner_activate", refuse)
+    # images of its categories, so the registry's own rule has rounds to judge and lets the refusal through
+    settings.CLICKME = {**settings.CLICKME, "MAX_ZERO_CLICK_WIN": 1.0}
+    for k in range(2):
+        synthetic_image(categories[k], k)
     config = TrainConfig(**SMALL)
     path = checkpoints.model_save(
         settings.PRIVATE_ROOT / "training" / "m" / "model.pt",
