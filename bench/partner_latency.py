@@ -11,8 +11,8 @@ What it does, all in one run (see bench/README.md):
    `migrate`, `collectstatic`, `generate_benchmark --per-category 40`, `import_images`, and registers
    and activates a partner: by default the untrained demo network (training/nets/local_fcn.py, input 112
    and the demo partner's mean/std, so exactly the demo partner's cost) exported with
-   `training.partner_export.partner_export`; `--train` trains the demo partner instead
-   (`train_demo_partner --time-budget 60`); `--partner FILE` registers an existing exported artifact.
+   `training.partner_export.partner_export`; `--train` plays the trained demo partner instead
+   (the shipped one: `install_demo_partner`); `--partner FILE` registers an existing exported artifact.
    CLICKME_PLAYS_PER_IMAGE is set very high so no image retires.
 2. Measures the bare partner in processes of its own (one per core, started once, one torch thread
    each): `game.partner.PartnerRuntime` built from the active partner's row exactly as
@@ -204,7 +204,7 @@ class World(BenchSandbox):
                 "--activate",
             )
         elif self.args.train:
-            self.manage("train_demo_partner", "--time-budget", "60")
+            self.manage("install_demo_partner")  # the shipped, trained demo partner (training/artifacts/)
         else:
             path = self.partner_artifact()
             self.manage("register_partner", "--weights", str(path), "--name", "bench-demo", "--activate")
@@ -1102,7 +1102,7 @@ def parse_args(argv=None):
         help="an exported partner artifact (.pt2) to register instead of the default, or efficientnet_lite0 "
         "(the pretrained ImageNet network; the benchmark's categories get ImageNet wnids)",
     )
-    parser.add_argument("--train", action="store_true", help="train the demo partner (60 s) instead")
+    parser.add_argument("--train", action="store_true", help="play the shipped, trained demo partner (install_demo_partner) instead")
     parser.add_argument("--per-category", type=int, default=40, help="benchmark images per category")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
