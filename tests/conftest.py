@@ -18,7 +18,8 @@ _NEEDS = {"postgres_only": "PostgreSQL", "redis_only": "Redis"}
 
 def pytest_collection_modifyitems(config, items):
     """The embedded-default lane (SQLite, no Redis: clickme_site/settings/test_sqlite.py) skips the
-    tests marked postgres_only / redis_only, with the one-line reason each marker must give."""
+    tests marked postgres_only / redis_only, with the one-line reason each marker must give, and runs
+    only the tests that touch the database."""
     from django.conf import settings
 
     missing = {
@@ -35,6 +36,14 @@ def pytest_collection_modifyitems(config, items):
                 raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.{name} needs a reason")
             if missing[name]:
                 item.add_marker(pytest.mark.skip(reason=f"needs {server}: {reason}"))
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        # The lane is for what the database decides: a test that touches none ran in `make test` already
+        # and would run the same code again here.
+        database = {"db", "transactional_db", "django_db_setup", "live_server"}
+        kept = [i for i in items if i.get_closest_marker("django_db") or database & set(getattr(i, "fixturenames", ()))]
+        if len(kept) < len(items):
+            config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+            items[:] = kept
 
 
 @pytest.fixture(autouse=True)
