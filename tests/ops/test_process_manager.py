@@ -139,16 +139,13 @@ def test_a_normal_start_is_quiet_and_stopping_ends_every_process_within_5_s(tmp_
     var/): no CRIT from supervisord, no Celery SecurityWarning, no kombu "No hostname"; then Ctrl-C
     (SIGINT to the terminal's whole process group) or SIGTERM to supervisord (run.sh's trap) ends
     supervisord, web, worker (pool included) and beat in under 5 s."""
-    from django.db import connection
-
     run_dir = Path(tempfile.mkdtemp(prefix="cm-sv-"))
     port = free_port()
-    db = connection.settings_dict
     env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "CELERY_BROKER_URL")}
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "clickme_site.settings.base",  # run.sh's
-            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "DATABASE_URL": worker_database_url(),
             "CLICKME_VAR_DIR": str(tmp_path / "var"),
             "CLICKME_MEDIA_ROOT": str(tmp_path / "media"),
             "CLICKME_PRIVATE_ROOT": str(tmp_path / "private"),

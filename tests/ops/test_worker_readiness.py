@@ -17,6 +17,7 @@ import pytest
 from clickme_site import health
 from game import partner as partner_runtime
 from game.partner_play import partner_readiness, partner_warm
+from tests.conftest import worker_database_url
 
 from .conftest import free_port
 
@@ -80,14 +81,12 @@ def test_a_gunicorn_worker_holds_the_partner_before_its_first_request(ranked_par
     the partner loaded: before the post_worker_init hook, a worker loaded it lazily on its first post
     (9-14 s on a busy machine, and the round's clicks were refused as late)."""
     from django.conf import settings
-    from django.db import connection
 
-    db = connection.settings_dict
     port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "clickme_site.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": worker_database_url(),
         "CLICKME_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "CLICKME_PRIVATE_ROOT": str(settings.PRIVATE_ROOT),
     }
