@@ -1102,7 +1102,9 @@ def parse_args(argv=None):
         help="an exported partner artifact (.pt2) to register instead of the default, or efficientnet_lite0 "
         "(the pretrained ImageNet network; the benchmark's categories get ImageNet wnids)",
     )
-    parser.add_argument("--train", action="store_true", help="play the shipped, trained demo partner (install_demo_partner) instead")
+    parser.add_argument(
+        "--train", action="store_true", help="play the shipped, trained demo partner (install_demo_partner) instead"
+    )
     parser.add_argument("--per-category", type=int, default=40, help="benchmark images per category")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)

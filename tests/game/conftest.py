@@ -55,3 +55,15 @@ def unrecognised_images(categories):
 @pytest.fixture
 def recognised_images(categories):
     return [synthetic_image(categories[k], k) for k in range(3)]
+
+
+@pytest.fixture
+def no_kept_copies():
+    """Each test starts and ends with no per-process copy of a round or of a session's player."""
+    from game import open_rounds, services
+
+    open_rounds.clear()
+    services._session_players.clear()
+    yield
+    open_rounds.clear()
+    services._session_players.clear()

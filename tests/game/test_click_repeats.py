@@ -13,19 +13,12 @@ from game.models import Round
 from tests.factories import PlayerFactory
 from tests.game.conftest import PlayerClient
 
-pytestmark = pytest.mark.django_db(transaction=True)  # copies are kept on commit: real commits
-
 FIRST = [[10, 10, 0]]
 SECOND = [[11, 10, 50], [12, 10, 100]]
 
 
-@pytest.fixture(autouse=True)
-def _no_copies():
-    open_rounds.clear()
-    services._session_players.clear()
-    yield
-    open_rounds.clear()
-    services._session_players.clear()
+# copies are kept on commit: real commits, and none kept between tests
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_kept_copies")]
 
 
 def post(player, round_id, clicks, n_stored):

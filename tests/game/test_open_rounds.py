@@ -14,16 +14,8 @@ from game.click_rules import clicks_window_ms
 from game.models import Round
 from tests.game.conftest import PlayerClient
 
-pytestmark = pytest.mark.django_db(transaction=True)  # copies are kept on commit: real commits
-
-
-@pytest.fixture(autouse=True)
-def _no_copies():
-    open_rounds.clear()
-    services._session_players.clear()
-    yield
-    open_rounds.clear()
-    services._session_players.clear()
+# copies are kept on commit: real commits, and none kept between tests
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_kept_copies")]
 
 
 def _round_sql(queries):

@@ -66,16 +66,13 @@ def live(port):
         return False
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_killed_worker_is_restarted_and_web_and_beat_keep_running(tmp_path):
-    redis_server = RedisServer().start()  # its own broker: this worker must not take the suite's tasks
-    run_dir = Path(tempfile.mkdtemp(prefix="cm-sv-"))  # short: the control socket's path has a length limit
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "clickme_site.settings.test",
+def supervisor_env(tmp_path, run_dir, port, settings_module, redis_url=None):
+    """run.sh's environment for supervisord: the test's database, its own folders and port; with
+    `redis_url` its own Redis broker, else kombu's filesystem broker as `make run` has it."""
+    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "CELERY_BROKER_URL")}
+    env |= {
+        "DJANGO_SETTINGS_MODULE": settings_module,
         "DATABASE_URL": worker_database_url(),
-        "REDIS_URL": redis_server.url,
         "CLICKME_VAR_DIR": str(tmp_path / "var"),
         "CLICKME_MEDIA_ROOT": str(tmp_path / "media"),
         "CLICKME_PRIVATE_ROOT": str(tmp_path / "private"),
@@ -84,6 +81,15 @@ def test_a_killed_worker_is_restarted_and_web_and_beat_keep_running(tmp_path):
         "CLICKME_USER": pwd.getpwuid(os.getuid()).pw_name,
         "PORT": str(port),
     }
+    return env | ({"REDIS_URL": redis_url} if redis_url else {})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_worker_is_restarted_and_web_and_beat_keep_running(tmp_path):
+    redis_server = RedisServer().start()  # its own broker: this worker must not take the suite's tasks
+    run_dir = Path(tempfile.mkdtemp(prefix="cm-sv-"))  # short: the control socket's path has a length limit
+    port = free_port()
+    env = supervisor_env(tmp_path, run_dir, port, "clickme_site.settings.test", redis_url=redis_server.url)
     log = open(tmp_path / "supervisord.out", "wb")
     manager = subprocess.Popen([str(BIN / "supervisord"), "-c", str(CONF)], env=env, cwd=ROOT, stdout=log, stderr=log)
     broker = Celery(broker=redis_server.url, set_as_current=False)  # shared tasks keep the project app
@@ -141,20 +147,7 @@ def test_a_normal_start_is_quiet_and_stopping_ends_every_process_within_5_s(tmp_
     supervisord, web, worker (pool included) and beat in under 5 s."""
     run_dir = Path(tempfile.mkdtemp(prefix="cm-sv-"))
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "CELERY_BROKER_URL")}
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "clickme_site.settings.base",  # run.sh's
-            "DATABASE_URL": worker_database_url(),
-            "CLICKME_VAR_DIR": str(tmp_path / "var"),
-            "CLICKME_MEDIA_ROOT": str(tmp_path / "media"),
-            "CLICKME_PRIVATE_ROOT": str(tmp_path / "private"),
-            "CLICKME_BIN": str(BIN),
-            "CLICKME_RUN_DIR": str(run_dir),
-            "CLICKME_USER": pwd.getpwuid(os.getuid()).pw_name,
-            "PORT": str(port),
-        }
-    )
+    env = supervisor_env(tmp_path, run_dir, port, "clickme_site.settings.base")  # run.sh's settings
     manager = subprocess.Popen(
         [str(BIN / "supervisord"), "-c", str(CONF)],
         env=env,

@@ -1,10 +1,8 @@
 """python manage.py generate_benchmark: writes the synthetic benchmark (docs/SCIENCE.md section 7) to a folder."""
 
-import sys
-
 from django.core.management.base import BaseCommand
-from tqdm import tqdm
 
+from game.management.progress import progress_bar
 from game.synthetic_benchmark import CATEGORIES, write_benchmark
 
 
@@ -18,14 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
 
     def handle(self, *args, out, per_category, categories, seed, **options):
-        # tqdm on stderr: a bar on a terminal, a line every 5 s in a log
-        with tqdm(
-            total=per_category * categories,
-            desc="writing the benchmark",
-            unit="image",
-            file=sys.stderr,
-            mininterval=0.5 if sys.stderr.isatty() else 5.0,
-        ) as bar:
+        with progress_bar(total=per_category * categories, desc="writing the benchmark") as bar:
             manifest = write_benchmark(
                 out, n_per_category=per_category, seed=seed, n_categories=categories, on_image=bar.update
             )

@@ -1,13 +1,12 @@
 """python manage.py import_images PATH: an ImageNet-style folder or a CSV manifest."""
 
-import sys
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from game.importing import SPLITS, images_import
+from game.management.progress import progress_bar
 
 
 class Command(BaseCommand):
@@ -25,14 +24,7 @@ class Command(BaseCommand):
             raise CommandError(f"{source} is neither a folder nor a .csv manifest")
         # rows of a manifest (header included: one too many at worst); a folder's count is not known ahead
         total = sum(1 for _line in source.open()) - 1 if source.is_file() else None
-        # tqdm on stderr: a bar on a terminal, a line every 5 s in a log
-        with tqdm(
-            total=total,
-            desc="importing images",
-            unit="image",
-            file=sys.stderr,
-            mininterval=0.5 if sys.stderr.isatty() else 5.0,
-        ) as bar:
+        with progress_bar(total=total, desc="importing images") as bar:
             report = images_import(
                 source, split=split, size_px=settings.CLICKME["IMAGE_SIZE_PX"], on_progress=lambda _report: bar.update()
             )
