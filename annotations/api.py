@@ -82,6 +82,9 @@ class ImageSerializer(serializers.Serializer):
     n_abandoned = serializers.IntegerField(help_text="completed rounds with fewer clicks than a map needs")
     n_skipped = serializers.IntegerField(help_text="rounds whose player skipped the image")
     n_flagged = serializers.IntegerField(help_text="rounds left out by the quality rule or a ban")
+    playability = serializers.CharField(
+        help_text="its screening against the active partner: served to players only when 'playable'"
+    )
 
     def _map(self, image):
         try:

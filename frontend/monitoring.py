@@ -11,12 +11,16 @@ from annotations.models import ClickMap, Export
 from annotations.selectors import stale_image_ids
 from clickme_site import health
 from game.models import COMPLETED_STATES, Image, Partner, Player, Round
+from game.partner_validity import promotion_refusal
+from game.screening import playability_counts
 from training.models import ModelVersion, TrainingJob
 
 from . import selectors
 
 # What engineer validity's partner report writes into Partner.metrics["validity"], in display order.
 VALIDITY_KEYS = (
+    "n_screened",
+    "n_playable",
     "zero_click_win",
     "careless_win",
     "careful_win",
@@ -51,6 +55,12 @@ def partner_validity(partner: Partner | None) -> list[tuple[str, Any]] | None:
     return [(key, validity[key]) for key in VALIDITY_KEYS if key in validity]
 
 
+def validity_refusal(partner: Partner | None) -> str | None:
+    """Which of the game's targets the active partner's report misses (game/promotion_rule.py), if any."""
+    validity = (partner.metrics or {}).get("validity") if partner is not None else None
+    return promotion_refusal(validity) if isinstance(validity, dict) and "chance" in validity else None
+
+
 def dashboard_figures(now: datetime | None = None) -> dict[str, Any]:
     now = now or timezone.now()
     hour, day = now - timedelta(hours=1), now - timedelta(days=1)
@@ -73,12 +83,14 @@ def dashboard_figures(now: datetime | None = None) -> dict[str, Any]:
         "images": {
             "active": Image.objects.filter(active=True, retired=False).count(),
             "retired": Image.objects.filter(retired=True).count(),
+            "playability": playability_counts(),
         },
         "maps": {"n": maps["n"], "mean_split_half_rho": maps["rho"], "stale": len(stale_image_ids())},
         "exports": dict(Export.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")),
         "jobs": list(TrainingJob.objects.order_by("-created_at")[:8]),
         "partner": partner,
         "validity": partner_validity(partner),
+        "validity_refusal": validity_refusal(partner),
         "models": ModelVersion.objects.count(),
         "now": now,
     }

@@ -58,10 +58,11 @@ class ImageAdmin(admin.ModelAdmin):
         "n_skipped",
         "n_flagged",
         "active",
+        "playability",
         "retired",
         "created_at",
     ]
-    list_filter = ["split", "active", "retired", "category"]
+    list_filter = ["split", "active", "playability", "retired", "category"]
     search_fields = ["sha256", "source_name", "category__name", "category__wnid"]
     readonly_fields = [
         "sha256",
@@ -72,9 +73,14 @@ class ImageAdmin(admin.ModelAdmin):
         "n_skipped",
         "n_flagged",
         "random_key",
+        "playability",
+        "screening",
+        "mask_kept",
         "preview",
         "created_at",
     ]
+    # The mask is a private file (no public URL: the file widget would fail to render it).
+    exclude = ["mask"]
     list_select_related = ["category"]
     actions = ["activate", "deactivate", "unretire"]
 
@@ -85,6 +91,23 @@ class ImageAdmin(admin.ModelAdmin):
     @admin.display(description="preview")
     def preview(self, obj):
         return format_html('<img src="{}" width="256" height="256" alt="">', obj.file.url) if obj.file else ""
+
+    @admin.display(description="diagnostic mask")
+    def mask_kept(self, obj):
+        return "kept under PRIVATE_ROOT (never served)" if obj.mask else "none"
+
+    @admin.display(description="screening against the active partner")
+    def screening(self, obj):
+        record = obj.screenings.filter(partner__is_active=True).first()
+        if record is None:
+            return "not screened against the active partner (a worker screens it: game.tasks.images_screen)"
+        careful = f", first careful win after {record.careful_clicks} clicks" if record.careful_clicks else ""
+        return (
+            f"{record.get_verdict_display()}: full view {'won' if record.full_view_win else 'missed'}; won "
+            f"{record.zero_click_wins}/{record.zero_click_rounds} zero-click, {record.careless_wins}/"
+            f"{record.careless_rounds} careless (corners, borders), {record.careful_wins}/{record.careful_rounds} "
+            f"careful rounds{careful} ({record.screened_at:%Y-%m-%d %H:%M})"
+        )
 
     @admin.action(description="Activate selected images")
     def activate(self, request, queryset):

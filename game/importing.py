@@ -14,6 +14,7 @@ from PIL import ImageOps
 
 from .images import UnreadableImage, png_bytes, served_image, sha256_bytes
 from .models import Category, Image
+from .queueing import images_screen_queue
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".jfif", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 WNID_RE = re.compile(r"^n\d{8}$")
@@ -159,4 +160,6 @@ def images_import(path, split="train", size_px=256, on_progress=None):
             report.imported += 1
         if on_progress:
             on_progress(report)
+    if report.imported:
+        images_screen_queue()  # new images are served once screened against the partner
     return report

@@ -32,6 +32,19 @@ class Category(models.Model):
         return self.name
 
 
+class Playability(models.TextChoices):
+    """An image's standing against the active partner (docs/SCIENCE.md section 1, per-image playability):
+    served only when "playable"; the values but the first two are game.validity.Playability's verdicts."""
+
+    PLAYABLE = "playable"
+    UNSCREENED = "unscreened", "not screened against the active partner yet"
+    OUTSIDE_CATEGORIES = "outside_categories", "its category is not one of the partner's"
+    NOT_RECOGNISED = "not_recognised", "the partner does not recognise it in full view"
+    WON_UNPAINTED = "won_unpainted", "the partner recognises it with nothing painted"
+    WON_CARELESSLY = "won_carelessly", "strokes in the corners or along the borders win it"
+    CAREFUL_LOST = "careful_lost", "careful paint of the object does not win it in time"
+
+
 class Image(models.Model):
     class Split(models.TextChoices):
         TRAIN = "train"
@@ -52,6 +65,12 @@ class Image(models.Model):
         help_text="ground-truth diagnostic mask (synthetic benchmark only), under PRIVATE_ROOT",
     )
     active = models.BooleanField(default=True)
+    playability = models.CharField(
+        max_length=24,
+        choices=Playability.choices,
+        default=Playability.UNSCREENED,
+        help_text="its screening against the active partner: served only when playable (while a partner is active)",
+    )
     retired = models.BooleanField(default=False, help_text="set after plays_per_image rounds that feed its map")
     completed_rounds = models.PositiveIntegerField(
         default=0, db_index=True, help_text="rounds that can feed its map (these count towards retirement)"
@@ -71,7 +90,12 @@ class Image(models.Model):
                 fields=["completed_rounds", "random_key"],
                 condition=Q(active=True, retired=False),
                 name="image_assignable",
-            )
+            ),
+            models.Index(
+                fields=["completed_rounds", "random_key"],
+                condition=Q(active=True, retired=False, playability="playable"),
+                name="image_playable",
+            ),
         ]
 
     def __str__(self):
@@ -122,6 +146,33 @@ class Partner(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class ImageScreening(models.Model):
+    """An image's screening against one partner: simulated rounds of each kind and what they won
+    (game/screening.py); the active partner's verdict is copied to Image.playability."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="screenings")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="screenings")
+    verdict = models.CharField(max_length=24, choices=Playability.choices)
+    full_view_win = models.BooleanField(default=False)
+    zero_click_wins = models.PositiveSmallIntegerField(default=0)
+    zero_click_rounds = models.PositiveSmallIntegerField(default=0)
+    careless_wins = models.PositiveSmallIntegerField(default=0)
+    careless_rounds = models.PositiveSmallIntegerField(default=0)
+    careful_wins = models.PositiveSmallIntegerField(default=0)
+    careful_rounds = models.PositiveSmallIntegerField(default=0)
+    careful_clicks = models.PositiveIntegerField(
+        null=True, blank=True, help_text="clicks seen at the first careful win"
+    )
+    screened_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["image_id"]
+        constraints = [models.UniqueConstraint(fields=["image", "partner"], name="one_screening_per_image_partner")]
+
+    def __str__(self):
+        return f"image {self.image_id} against {self.partner_id}: {self.verdict}"
 
 
 def map_eligible(prefix: str = "") -> Q:

@@ -1,13 +1,14 @@
-"""Game validity of a partner (issue 8, docs/SCIENCE.md section 1): its report on the active images, kept
-in Partner.metrics["validity"], and the promotion rule that reads it.
+"""Game validity of a partner (docs/SCIENCE.md section 1): its report on the images it would be served,
+kept in Partner.metrics["validity"], and the promotion rule that reads it (game/promotion_rule.py).
 
-The report plays simulated rounds (game/validity.py) against the partner's network on active images
-of the categories it knows. Promotion refuses a partner whose zero-click win rate is above
-CLICKME_MAX_ZERO_CLICK_WIN (the game could not be lost) unless forced. Torch is loaded only when a
-report is computed (by the process that asks for it), never on import.
+The report first screens a sample of the active images of the categories the partner knows
+(game/screening.py: each image's record is kept), then plays fresh simulated rounds (game/validity.py,
+other seeds than the screening's) on the images that passed: the images it would be served. Promotion
+refuses, unless forced, a partner that misses one of the game's targets beyond its interval, or that has
+no playable image at all. Torch is loaded only when a report is computed (by the process that asks for
+it), never on import.
 """
 
-import io
 import logging
 import math
 
@@ -17,17 +18,18 @@ from django.utils import timezone
 
 from clickme_site.errors import Conflict
 
-from .images import as_float_array
-from .models import Image, Partner
-from .services import partner_activate
-from .validity import GameRules, RoundImage, validity_report
+from .models import Image, Partner, Playability
+from .promotion_rule import targets, targets_missed
+from .screening import images_screen, partner_predict, partner_targets, round_image
+from .validity import GameRules, validity_report
 from .win_rule import win_top_k
 
 log = logging.getLogger(__name__)
 
 VALIDITY_KEY = "validity"
 MIN_ROUNDS = 20  # with fewer images, each is played several times (other noise, other strokes)
-DEFAULT_IMAGES = 50
+DEFAULT_IMAGES = 100
+REPORT_SEED_OFFSET = 10_000  # the report's rounds never replay the screening's noise and strokes
 
 
 def _setting(name):
@@ -44,47 +46,36 @@ def validity_image_ids(partner, n_images=None, seed=0):
     return ids
 
 
-def _round_image(image, targets):
-    from PIL import Image as PILImage
-
-    with image.file.open("rb") as handle, PILImage.open(handle) as picture:
-        array = as_float_array(picture)
-    mask = None
-    if image.mask:
-        with image.mask.open("rb") as handle, PILImage.open(io.BytesIO(handle.read())) as picture:
-            mask = np.asarray(picture.convert("L")) > 127
-    return RoundImage(image=array, targets=tuple(targets), mask=mask, name=image.source_name or f"image {image.pk}")
-
-
-def _runtime(partner):
-    from . import partner as partner_runtime  # torch, in the process that computes the report
-
-    return partner_runtime.PartnerRuntime(partner_runtime.PartnerSpec.of(partner))
-
-
 def partner_validity_compute(partner, *, n_images=None, rounds_per_image=None, seed=0):
-    """Compute the partner's validity report on the active images, store it in its metrics and return
-    (the stored dict, the ValidityReport)."""
-    targets: dict[int, list[int]] = {}
-    for index, (category_id, _label) in enumerate(partner.category_mapping):
-        if category_id:
-            targets.setdefault(category_id, []).append(index)
+    """Screen a sample of the active images against the partner (each image's record is stored), play
+    the validity report on those that passed, store it in the partner's metrics and return (the stored
+    dict, the ValidityReport)."""
+    targets = partner_targets(partner)
     ids = validity_image_ids(partner, n_images, seed)
-    images = Image.objects.filter(pk__in=ids).order_by("id")
-    items = [_round_image(image, targets[image.category_id]) for image in images]
+    images = list(Image.objects.filter(pk__in=ids).select_related("category").order_by("id"))
+    predict = partner_predict(partner) if images else None
+    records = images_screen(partner=partner, images=images, predict=predict, seed=seed)
+    verdicts: dict[str, int] = {}
+    for record in records:
+        verdicts[record.verdict] = verdicts.get(record.verdict, 0) + 1
+    playable = [image for image, record in zip(images, records, strict=True) if record.verdict == Playability.PLAYABLE]
+    items = [round_image(image, targets[image.category_id]) for image in playable]
     rounds = rounds_per_image or max(1, math.ceil(MIN_ROUNDS / max(len(items), 1)))
     n_outputs = len(partner.category_mapping)
     report = validity_report(
-        _runtime(partner).predict if items else None,
+        predict,
         items,
         n_outputs=n_outputs,
         top_k=win_top_k(n_outputs, _setting("WIN_TOP_K")),
         rules=GameRules.from_settings(settings.CLICKME),
         rounds_per_image=rounds,
-        seed=seed,
+        seed=seed + REPORT_SEED_OFFSET,
     )
     stored = {
         **report.as_dict(),
+        "n_screened": len(images),
+        "n_playable": len(playable),
+        "screening": verdicts,
         "images": [item.name for item in items],
         "computed_at": timezone.now().isoformat(timespec="seconds"),
     }
@@ -93,24 +84,27 @@ def partner_validity_compute(partner, *, n_images=None, rounds_per_image=None, s
     return stored, report
 
 
-def promotion_refusal(validity, max_zero_click_win=None):
+def promotion_refusal(validity):
     """Why a partner with this stored report may not be promoted, or None when it may."""
-    limit = _setting("MAX_ZERO_CLICK_WIN") if max_zero_click_win is None else max_zero_click_win
     if not validity:
         return None  # never measured (a partner registered before reports existed)
     if not validity.get("n_rounds"):
+        if validity.get("n_screened"):
+            screening = ", ".join(f"{n} {verdict}" for verdict, n in sorted(validity.get("screening", {}).items()))
+            return (
+                f"none of the {validity['n_screened']} active images of its categories screened is playable "
+                f"against it ({screening}): no round against it could be both lost and won"
+            )
         return (
             "no active image is of a category the partner knows: no round against it could be won "
             "(import or activate images of its categories first)"
         )
-    zero = validity["zero_click_win"]
-    if zero > limit:
-        low, high = validity.get("zero_click_win_ci95", [zero, zero])
+    missed = targets_missed(validity)
+    if missed:
         return (
-            f"the partner wins {zero:.0%} of rounds with no click (95% CI {low:.0%}-{high:.0%}, "
-            f"{validity['n_images']} active images, chance {validity['chance']:.1%}), above "
-            f"CLICKME_MAX_ZERO_CLICK_WIN {limit:.0%}: it reads the images through the noise and the game "
-            "could not be lost; force it to promote it anyway"
+            f"on its {validity['n_playable']} playable images (chance {validity['chance']:.2%}): "
+            + "; ".join(missed)
+            + "; force it to promote it anyway"
         )
     return None
 
@@ -125,40 +119,48 @@ def promotion_check(partner, *, force=False):
     return reason
 
 
-def partner_promote(partner, *, force=False, n_images=None):
-    """Make `partner` the game's partner after computing its validity report; 409 partner_refused
-    when the report says the game could not be lost (unless forced). Returns the forced reason or None."""
-    partner_validity_compute(partner, n_images=n_images)
-    reason = promotion_check(partner, force=force)
-    partner_activate(partner=partner)
-    return reason
-
-
 def validity_rows(validity):
-    """The stored report as (label, text) rows for people (the command, the admin, the dashboard)."""
+    """The stored report as (label, text) rows for people (the command, the admin, the dashboard): the
+    screening's counts, then each target of the rule with its bound and whether it is met."""
     if not validity:
         return []
-
-    def rate(name):
-        value, interval = validity.get(name), validity.get(f"{name}_ci95")
-        if value is None:
-            return "not measured (no active image of its categories)"
-        wins = validity.get(f"{name}s")
-        counts = f" ({wins}/{validity['n_rounds']})" if wins is not None and validity.get("n_rounds") else ""
-        return f"{value:.1%} [95% CI {interval[0]:.1%}, {interval[1]:.1%}]{counts}"
-
-    clicks, ms = validity.get("careful_median_clicks"), validity.get("careful_median_ms")
+    rows = []
+    if "n_screened" in validity:
+        verdicts = ", ".join(f"{n} {verdict}" for verdict, n in sorted(validity.get("screening", {}).items()))
+        rows.append(
+            ("screened", f"{validity['n_screened']} active images: {validity['n_playable']} playable ({verdicts})")
+        )
     rounds = validity.get("rounds_per_image", 1)
-    return [
-        ("images", f"{validity.get('n_images', 0)} active images x {rounds} rounds"),
+    rows += [
+        ("report", f"{validity.get('n_images', 0)} playable images x {rounds} rounds (other seeds than the screening)"),
         ("win rule", f"top {validity.get('top_k')} of {validity.get('n_outputs')} outputs"),
-        ("zero-click win", rate("zero_click_win")),
-        (f"careless win ({validity.get('careless_clicks', 30)} clicks anywhere)", rate("careless_win")),
-        ("careful win (diagnostic region)", rate("careful_win")),
         ("chance", f"{validity.get('chance', 0):.2%}"),
-        (
-            "careful: median to a win",
-            f"{clicks:g} clicks, {ms / 1000:.2f} s" if clicks is not None else "no win",
-        ),
+    ]
+    labels = {
+        "zero-click win": "zero-click win",
+        "careful win": "careful win (diagnostic region)",
+        "careless win": f"careless win ({validity.get('careless_clicks', 30)} clicks anywhere)",
+    }
+    if validity.get("n_rounds"):
+        for target in targets(validity):
+            low, high = target.ci95
+            relation = "<=" if target.side == "max" else ">="
+            verdict = "met" if target.met else ("MISSED" if target.missed else "missed within its interval")
+            wins = validity.get(
+                {"zero-click win": "zero_click_wins", "careful win": "careful_wins"}.get(target.name, "careless_wins")
+            )
+            rows.append(
+                (
+                    labels[target.name],
+                    f"{target.rate:.1%} [95% CI {low:.1%}, {high:.1%}] ({wins}/{validity['n_rounds']}); "
+                    f"target {relation} {target.bound:.1%}: {verdict}",
+                )
+            )
+    else:
+        rows.append(("win rates", "not measured (no playable image of its categories)"))
+    clicks, ms = validity.get("careful_median_clicks"), validity.get("careful_median_ms")
+    rows += [
+        ("careful: median to a win", f"{clicks:g} clicks, {ms / 1000:.2f} s" if clicks is not None else "no win"),
         ("computed at", validity.get("computed_at", "")),
     ]
+    return rows

@@ -9,7 +9,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import COMPLETED_STATES, Image, Player, Round, anonymous_name
+from .models import COMPLETED_STATES, Image, Playability, Player, Round, anonymous_name
 
 SESSION_PLAYER_KEY = "clickme_player_id"
 LEADERBOARD_PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "all": None}
@@ -21,18 +21,24 @@ def session_player(*, session: SessionBase) -> Player | None:
     return Player.objects.filter(pk=player_id).first() if player_id is not None else None
 
 
-def assignable_image_id(*, player_id: int | None, threshold: float | None = None) -> int | None:
+def assignable_image_id(
+    *, player_id: int | None, threshold: float | None = None, playable_only: bool = False
+) -> int | None:
     """The image a player gets next, in one query: among the active, unretired images this player has
     not had, those with the fewest map-eligible rounds (docs/SCIENCE.md section 1), and among those a random
     one: the first whose `random_key` is at or above a random threshold, wrapping round to the
     smallest key. Each step walks the partial index (completed_rounds, random_key), so the cost does
     not grow with the number of images (bench/assignment.py: 1 million images). None when none is left.
+    `playable_only`: only images screened playable against the active partner (their own partial index).
 
     The draw is random over the whole tie, not uniform: an image is drawn in proportion to the gap
     below its key; as images are played they leave the tie, which evens it out."""
     threshold = random.random() if threshold is None else threshold
     played = Round.objects.filter(player_id=player_id, image_id=OuterRef("pk"))  # type: ignore[misc]  # None: IS NULL, as Django reads it
-    open_to_player = Image.objects.filter(active=True, retired=False).exclude(Exists(played))
+    servable = Image.objects.filter(active=True, retired=False)
+    if playable_only:
+        servable = servable.filter(playability=Playability.PLAYABLE)
+    open_to_player = servable.exclude(Exists(played))
     fewest = open_to_player.order_by("completed_rounds").values("completed_rounds")[:1]
     tie = open_to_player.filter(completed_rounds=Subquery(fewest))
     at_or_above = tie.filter(random_key__gte=threshold).order_by("random_key").values("pk")[:1]

@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from clickme_site.errors import Conflict, NotFound, ServiceError
 
-from . import moderation, nicknames, open_rounds, selectors
+from . import moderation, nicknames, open_rounds, queueing, screening, selectors
 from .click_rules import clicks_window_ms, past_deadline
-from .models import COMPLETED_STATES, Partner, Player, Round
+from .models import COMPLETED_STATES, Image, Partner, Playability, Player, Round
 from .selectors import SESSION_PLAYER_KEY, session_player
 from .signals import images_changed, round_finished
 
@@ -129,10 +129,14 @@ def active_partner() -> Partner | None:
 
 
 def partner_activate(*, partner: Partner) -> Partner:
-    """Make `partner` the one the game plays with; running processes pick it up on their next round."""
+    """Make `partner` the one the game plays with; running processes pick it up on their next round.
+    Images are served by its screening verdicts from then on (game/screening.py): those it screened
+    at once, the others once a worker has screened them (queued here)."""
     with transaction.atomic():
         Partner.objects.filter(is_active=True).exclude(pk=partner.pk).update(is_active=False)
         Partner.objects.filter(pk=partner.pk).update(is_active=True)
+        screening.playability_apply(partner=partner)
+        queueing.images_screen_queue()
     partner.is_active = True
     return partner
 
@@ -183,16 +187,28 @@ def round_start(
     now = timezone.now()
     for open_round in Round.objects.filter(player=player, state=Round.State.OPEN).values_list("pk", flat=True):
         round_finish(player=player, round_id=open_round)  # a new round abandons the open one
+    partner = active_partner()
     for _attempt in range(5):
-        image_id = selectors.assignable_image_id(player_id=player.pk)
+        # With a partner, only images screened playable against it (docs/SCIENCE.md section 1).
+        image_id = selectors.assignable_image_id(player_id=player.pk, playable_only=partner is not None)
         if image_id is None:
+            screening_pending = (
+                partner is not None
+                and Image.objects.filter(active=True, retired=False, playability=Playability.UNSCREENED).exists()
+            )
+            if screening_pending:
+                raise Conflict(
+                    "no image is ready for this player yet: images are being screened against the game's "
+                    "partner; try again in a minute",
+                    "no_images_left",
+                )
             raise Conflict("this player has seen every active image", "no_images_left")
         try:
             with transaction.atomic():
                 return Round.objects.create(
                     player=player,
                     image_id=image_id,
-                    partner=active_partner(),
+                    partner=partner,
                     time_limit_ms=game_setting("TIME_LIMIT_MS"),
                     started_at=now,
                     user_agent=(user_agent or "")[:400],

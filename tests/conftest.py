@@ -8,6 +8,7 @@ import torch
 from django.core.files.base import ContentFile
 from PIL import Image as PILImage
 
+from game.models import Image, Playability
 from game.synthetic_benchmark import CATEGORIES, scene
 from training.partner_export import partner_export
 
@@ -113,8 +114,11 @@ def constant_partner(name, categories, scores, folder):
         std=(0.25, 0.25, 0.25),
         architecture="constant",
     )
-    # it ignores its input, so it wins at zero clicks whenever it wins: forced past the validity rule
-    return partner_register(name=name, weights_path=path, activate=True, force=True)
+    # it ignores its input, so it wins at zero clicks whenever it wins: forced past the validity rule,
+    # and its images served as if they had passed the screening (which it would fail on every one)
+    partner = partner_register(name=name, weights_path=path, activate=True, force=True)
+    Image.objects.update(playability=Playability.PLAYABLE)
+    return partner
 
 
 @pytest.fixture

@@ -26,6 +26,9 @@ class ImageFactory(factory.django.DjangoModelFactory):
     height = 256
     category = factory.SubFactory(CategoryFactory)
     split = "train"
+    # Served as if screened playable: the game's mechanics are tested against scripted partners that the
+    # screening would refuse (they ignore their input); tests/game/test_screening.py screens for real.
+    playability = "playable"
 
 
 class PlayerFactory(factory.django.DjangoModelFactory):

@@ -29,6 +29,7 @@ PURE_CORES = {
     "game.validity",
     "game.win_rule",
     "game.partner",
+    "game.promotion_rule",
     "game.reveal",
     "game.round_quality",
     "game.simulated_players",
@@ -64,7 +65,7 @@ DJANGO_LAYER_NAMES = {
     "admin", "api", "apps", "experiments", "files", "filters", "importing", "job_execution", "jobs",
     "click_post", "guesses_writer", "models", "moderation", "monitoring", "observers", "open_rounds", "partner_play", "partner_validity", "played_benchmark", "report",
     "simulated_crowd", "synthetic_benchmark", "participant_urls", "partner_registry", "queueing",
-    "receivers", "registry", "research_api", "research_urls", "scheduling", "selectors", "services", "signals",
+    "receivers", "registry", "screening", "research_api", "research_urls", "scheduling", "selectors", "services", "signals",
     "simulated_participants", "static_storage", "stimulus_generation", "stimulus_inputs", "tasks", "urls",
     "views", "api_docs",
 }  # fmt: skip

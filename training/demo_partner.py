@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from game.promotion_rule import targets
 from game.reveal import centre_crop, partner_view
 from game.simulated_players import trajectory
 
@@ -305,47 +306,11 @@ def predictor(model, config):
 
 def target_checks(report):
     """The game's targets for the demo partner as (name, measured, target, met) from a game.validity
-    report (docs/SCIENCE.md section 1: zero-click <= 2x chance, careful >= 85%, careless <= half the careful)."""
-    careful = report.careful.rate
+    report: game/promotion_rule.py's, relative to the win rule's chance (docs/SCIENCE.md section 1)."""
     return [
-        (
-            "zero-click win <= 2x chance",
-            report.zero_click.rate,
-            2 * report.chance,
-            report.zero_click.rate <= 2 * report.chance,
-        ),
-        ("careful win >= 85%", careful, 0.85, careful >= 0.85),
-        ("careless win <= half the careful", report.careless.rate, careful / 2, report.careless.rate <= careful / 2),
+        (f"{target.name} {'<=' if target.side == 'max' else '>='} target", target.rate, target.bound, target.met)
+        for target in targets(report.as_dict())
     ]
-
-
-def targets_missed(validity):
-    """The targets a stored validity report (ValidityReport.as_dict()) misses beyond its sampling noise:
-    a target counts as missed when the whole Wilson 95% interval lies on the wrong side of it (a partner
-    at the target would be refused now and then by a few hundred rounds' noise alone). Returns one line
-    per missed target; an empty list means the partner may play. No round at all is a miss."""
-    if not validity or not validity.get("n_rounds"):
-        return ["no round could be played: no active image is of a category the partner knows"]
-    missed = []
-    zero_low, _ = validity["zero_click_win_ci95"]
-    if zero_low > 2 * validity["chance"]:
-        missed.append(
-            f"zero-click win {validity['zero_click_win']:.1%} (95% CI from {zero_low:.1%}) is above 2x chance "
-            f"({2 * validity['chance']:.1%}): the game could be won without paint"
-        )
-    _, careful_high = validity["careful_win_ci95"]
-    if careful_high < 0.85:
-        missed.append(
-            f"careful win {validity['careful_win']:.1%} (95% CI up to {careful_high:.1%}) is below 85%: "
-            "a careful player could not win"
-        )
-    careless_low, _ = validity["careless_win_ci95"]
-    if careless_low > validity["careful_win"] / 2:
-        missed.append(
-            f"careless win {validity['careless_win']:.1%} (95% CI from {careless_low:.1%}) is above half the "
-            f"careful win ({validity['careful_win'] / 2:.1%}): painting anywhere pays"
-        )
-    return missed
 
 
 def target_lines(report, training_s=None):

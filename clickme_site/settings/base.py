@@ -186,7 +186,10 @@ CELERY_TASK_ROUTES = {
     "training.tasks.jobs_publish_unsent": {"queue": "celery"},  # a sweep: no torch, must not wait on a job
     "annotations.tasks.*": {"queue": "maps"},
     "training.tasks.*": {"queue": "training"},
-    "psychophysics.tasks.observer_run": {"queue": "training"},  # loads a network: where torch workers are
+    "psychophysics.tasks.observer_run": {"queue": "training"},
+    "game.tasks.images_screen": {
+        "queue": "training"
+    },  # loads the partner's network  # loads a network: where torch workers are
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -199,6 +202,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Every periodic job is defined here (django-celery-beat copies this into its tables at start).
 CELERY_BEAT_SCHEDULE = {
     "rounds-expire-stale": {"task": "game.tasks.rounds_expire_stale", "schedule": 60.0},
+    # images imported or left unscreened while no worker was there (docs/SCIENCE.md section 1)
+    "images-screen-pending": {"task": "game.tasks.images_screen", "schedule": 300.0},
     "maps-rebuild-stale": {"task": "annotations.tasks.maps_rebuild_stale", "schedule": 120.0},
     # work committed while the broker was down (its message never sent) is sent once it is back
     "exports-publish-unsent": {"task": "annotations.tasks.exports_publish_unsent", "schedule": 60.0},
@@ -265,7 +270,6 @@ CLICKME["MIN_CLICKS"] = env.int("CLICKME_MIN_CLICKS", default=1)
 # Game validity (issue 8, docs/SCIENCE.md section 1): the win rule's k (unset: 5 where the partner has 100 or
 # more categories, else 1; game/win_rule.py) and the highest zero-click win rate a promoted partner may have.
 CLICKME["WIN_TOP_K"] = env.int("CLICKME_WIN_TOP_K", default=0)
-CLICKME["MAX_ZERO_CLICK_WIN"] = env.float("CLICKME_MAX_ZERO_CLICK_WIN", default=0.2)
 
 # Training and scheduled retraining (docs/SCIENCE.md sections 4 and 5).
 CLICKME_TRAINING = {

@@ -70,8 +70,9 @@ def test_images_list_with_map_summary_and_filters(researcher, built, categories)
         "n_abandoned",
         "n_skipped",
         "n_flagged",
+        "playability",
     }
-    assert first["n_players"] == 6 and first["split_half_rho"] is not None
+    assert first["n_players"] == 6 and first["playability"] == "playable" and first["split_half_rho"] is not None
     only = researcher.get("/api/v1/images/", {"category": categories[1].pk}).json()["results"]
     assert [r["id"] for r in only] == [built[1].pk]
     assert len(researcher.get("/api/v1/images/", {"min_players": 6}).json()["results"]) == 2

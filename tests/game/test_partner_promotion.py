@@ -1,6 +1,7 @@
-"""Promotion reads the partner's game-validity report (issue 8 item 1): a partner that reads the images
-through the darkened noise wins with zero clicks and is refused (registered, not active) unless forced,
-by the command, the registry and the admin alike; partner_report prints the same numbers."""
+"""Promotion reads the partner's game-validity report: a partner that reads the images through the
+darkened noise wins every image with zero clicks, so the screening finds none of its images playable and
+it is refused (registered, not active) unless forced, by the command, the registry and the admin alike;
+forced, none of its images is served; partner_report prints the same numbers."""
 
 import numpy as np
 import pytest
@@ -10,11 +11,12 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from clickme_site.errors import Conflict
-from game.models import Partner
+from game.models import Image, ImageScreening, Partner, Playability
 from game.partner_registry import partner_register
 from game.reveal import noise_background
 from tests.conftest import png_of
 from tests.factories import ImageFactory
+from tests.game.conftest import PlayerClient
 from training.partner_export import partner_export
 
 LEVELS = (0.3, 0.6, 0.9)  # one flat grey level per category
@@ -62,25 +64,36 @@ def reader_artifact(flat_images, tmp_path):
 def test_a_partner_that_reads_through_the_noise_is_registered_but_refused_unless_forced(reader_artifact):
     with pytest.raises(Conflict) as refused:
         partner_register(name="reader", weights_path=reader_artifact, activate=True)
-    assert refused.value.code == "partner_refused" and "CLICKME_MAX_ZERO_CLICK_WIN" in refused.value.detail
+    assert refused.value.code == "partner_refused"
+    assert "none of the 9 active images" in refused.value.detail and "won_unpainted" in refused.value.detail
     partner = Partner.objects.get(name="reader")
     validity = partner.metrics["validity"]
     assert not partner.is_active
-    assert validity["zero_click_win"] == 1.0 and validity["n_images"] == 9 and validity["top_k"] == 1
+    # every zero-click round is won; in full view (no noise) it misreads some levels, which fail first
+    assert validity["n_screened"] == 9 and validity["screening"]["won_unpainted"] >= 3
+    assert sum(validity["screening"].values()) == 9 and "playable" not in validity["screening"]
+    assert validity["n_playable"] == 0 and validity["n_rounds"] == 0 and validity["top_k"] == 1
     assert validity["chance"] == pytest.approx(1 / 3)
+    screenings = ImageScreening.objects.filter(partner=partner)
+    assert screenings.count() == 9 and all(s.zero_click_wins == s.zero_click_rounds == 3 for s in screenings)
     forced = partner_register(name="reader", weights_path=reader_artifact, activate=True, force=True)
     assert forced.is_active and Partner.objects.filter(is_active=True).count() == 1
+    # forced or not, the game serves none of the images it reads unpainted
+    served = set(Image.objects.values_list("playability", flat=True))
+    assert Playability.PLAYABLE not in served and Playability.WON_UNPAINTED in served
+    answer = PlayerClient().post("/api/game/rounds/")
+    assert answer.status_code == 409 and answer.json()["code"] == "no_images_left"
 
 
 def test_the_command_says_why_it_refused_and_the_report_command_prints_the_numbers(reader_artifact, capsys):
-    with pytest.raises(CommandError, match="not activated: .*wins 100% of rounds with no click"):
+    with pytest.raises(CommandError, match="not activated: .*none of the 9 active images .* is playable"):
         call_command("register_partner", "--weights", str(reader_artifact), "--name", "reader", "--activate")
     assert not Partner.objects.get(name="reader").is_active
     out = capsys.readouterr().out
-    assert "zero-click win" in out and "100.0%" in out
+    assert "9 active images: 0 playable (" in out and "won_unpainted" in out
     call_command("partner_report", "--partner", str(Partner.objects.get(name="reader").pk))
     report = capsys.readouterr().out
-    for row in ("zero-click win", "careless win", "careful win", "chance", "careful: median to a win"):
+    for row in ("screened", "win rates", "chance", "careful: median to a win"):
         assert row in report
     assert "refused" in report
 
@@ -88,7 +101,7 @@ def test_the_command_says_why_it_refused_and_the_report_command_prints_the_numbe
 def test_the_admin_shows_the_report_and_refuses_the_promotion_unless_forced(reader_artifact, admin_client):
     partner = partner_register(name="reader", weights_path=reader_artifact)
     page = admin_client.get(reverse("admin:game_partner_change", args=[partner.pk])).content.decode()
-    assert 'id="game-validity"' in page and "refused at promotion" in page and "100.0%" in page
+    assert 'id="game-validity"' in page and "refused at promotion" in page and "0 playable (" in page
     changelist = reverse("admin:game_partner_changelist")
     answer = admin_client.post(
         changelist, {"action": "make_active", "_selected_action": [partner.pk]}, follow=True
@@ -103,8 +116,6 @@ def test_the_admin_shows_the_report_and_refuses_the_promotion_unless_forced(read
 def test_a_partner_with_no_active_image_of_its_categories_is_refused_and_the_report_says_so(reader_artifact, capsys):
     """Its report plays nothing (0 images): promotion used to say "allowed", and a game whose images the
     partner cannot name could never be won."""
-    from game.models import Image
-
     Image.objects.update(active=False)
     with pytest.raises(Conflict, match="no active image is of a category the partner knows"):
         partner_register(name="reader", weights_path=reader_artifact, activate=True)

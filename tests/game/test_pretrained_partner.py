@@ -10,6 +10,7 @@ from game import pretrained
 from game.images import as_float_array, served_image
 from game.models import Image, Partner
 from game.partner import PartnerRuntime, PartnerSpec
+from game.partner_validity import promotion_refusal
 from game.reveal import centre_crop, partner_view
 from game.sample_photos import PHOTOS, photo_array, sample_photos_write
 from tests.conftest import png_of
@@ -74,7 +75,7 @@ def test_setup_game_imports_the_folder_sets_other_images_aside_and_refuses_a_par
 
     other = ImageFactory(category=categories[0])
     sample_photos_write(tmp_path / "photos", names=["chelsea", "coffee", "camera"])
-    # on these three photographs EfficientNet wins some rounds without paint (above CLICKME_MAX_ZERO_CLICK_WIN)
+    # EfficientNet reads these three photographs through the noise: none is playable, the partner is refused
     try:
         call_command("setup_game", "--images", str(tmp_path / "photos"))
         refused = False
@@ -83,8 +84,9 @@ def test_setup_game_imports_the_folder_sets_other_images_aside_and_refuses_a_par
         assert "FORCE_PARTNER=1" in str(error)
     partner = Partner.objects.get(name="efficientnet_lite0")
     validity = partner.metrics["validity"]
-    assert validity["top_k"] == 5 and validity["n_outputs"] == 1000 and validity["n_images"] == 3
-    assert refused == (validity["zero_click_win"] > 0.2) and partner.is_active == (not refused)
+    assert validity["top_k"] == 5 and validity["n_outputs"] == 1000 and validity["n_screened"] == 3
+    assert refused == (promotion_refusal(validity) is not None) and partner.is_active == (not refused)
+    assert validity["n_playable"] == len(validity["images"]) == validity["n_images"]
     assert set(Image.objects.filter(active=True).values_list("category__wnid", flat=True)) == {
         PHOTOS[name][0] for name in ("chelsea", "coffee", "camera")
     }

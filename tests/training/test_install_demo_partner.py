@@ -14,9 +14,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from game.models import Partner
+from game.promotion_rule import targets_missed
 from game.synthetic_benchmark import CATEGORIES, category_codes, scene
 from tests.conftest import ConstantLogits, synthetic_image
-from training.demo_partner import DemoConfig, targets_missed, train_demo_partner
+from training.demo_partner import DemoConfig, train_demo_partner
 from training.management.commands.install_demo_partner import MANIFEST, shipped_artifact
 from training.partner_export import partner_export
 
@@ -86,9 +87,9 @@ def test_a_partner_that_misses_its_targets_is_registered_but_does_not_play(tmp_p
     manifest.write_text(json.dumps({"file": "blind.pt2", "sha256": digest, "command": "-", "seed": 0, "steps": 0}))
     with pytest.raises(CommandError, match="NOT the game's partner") as refusal:
         call_command("install_demo_partner", "--manifest", str(manifest))
-    assert "careful win" in str(refusal.value)
+    assert "none of the 6 active images" in str(refusal.value) and "6 not_recognised" in str(refusal.value)
     partner = Partner.objects.get()
-    assert not partner.is_active and partner.metrics["validity"]["careful_win"] == 0.0
+    assert not partner.is_active and partner.metrics["validity"]["n_playable"] == 0
 
 
 @pytest.mark.django_db
@@ -111,7 +112,8 @@ def test_the_shipped_partner_plays_the_benchmark_make_run_writes(tmp_path, capsy
     out = capsys.readouterr().out
     partner = Partner.objects.get(is_active=True)
     validity = partner.metrics["validity"]
-    assert validity["n_images"] == 2 * len(CATEGORIES) and targets_missed(validity) == [], out
+    assert validity["n_screened"] == 2 * len(CATEGORIES) and targets_missed(validity) == [], out
+    assert validity["n_images"] == validity["n_playable"] >= 0.75 * validity["n_screened"], out
     assert validity["careful_win"] >= 0.85 and validity["zero_click_win"] <= 4 * validity["chance"], out
     call_command("install_demo_partner", "--if-none")
     assert "already" in capsys.readouterr().out and Partner.objects.count() == 1

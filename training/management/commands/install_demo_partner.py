@@ -5,7 +5,7 @@ trained by `train_demo_partner` with the steps and seed its manifest (`demo_part
 the same partner plays on an idle and on a busy machine, and a fresh clone is served in minutes. The
 file is checked against the manifest's sha256, registered, played on the active images
 (game/partner_validity.py), and activated only when it meets the game's targets there
-(training/demo_partner.py targets_missed); otherwise nothing is activated and the command says what
+(game/partner_validity.py promotion_refusal); otherwise nothing is activated and the command says what
 to do.
 """
 
@@ -20,14 +20,14 @@ from clickme_site.private_files import private_path
 from game.models import Partner
 from game.partner import PartnerLoadError
 from game.partner_registry import partner_register
-from game.partner_validity import VALIDITY_KEY, validity_rows
+from game.partner_validity import VALIDITY_KEY, promotion_refusal, validity_rows
 from game.services import partner_activate
-from training.demo_partner import targets_missed
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 MANIFEST = ARTIFACTS / "demo_partner.json"
-# Rounds of each kind played on the active images before activation: with fewer, a partner at its
-# zero-click target (3.1% at 64 categories) is told apart from one at twice it only by luck.
+# Active images screened before activation, then a round of each kind played on each that passed: with
+# fewer, a partner at its zero-click target (3.1% at 64 categories) is told apart from one at twice it
+# only by luck. The other images are screened by a worker once it is the game's partner.
 VALIDITY_IMAGES = 256
 
 
@@ -91,11 +91,11 @@ class Command(BaseCommand):
         validity = (partner.metrics or {}).get(VALIDITY_KEY)
         for label, text in validity_rows(validity):
             self.stdout.write(f"  {label:<40} {text}")
-        missed = targets_missed(validity)
-        if missed:
+        refusal = promotion_refusal(validity)
+        if refusal:
             raise CommandError(
                 f"the demo partner {partner.name} is registered but NOT the game's partner: on the active images it "
-                "misses the game's targets:\n  " + "\n  ".join(missed) + "\nTrain one on these images: "
+                "misses the game's targets: " + refusal + "\nTrain one on these images: "
                 "python manage.py train_demo_partner (it activates itself when it meets them)."
             )
         partner_activate(partner=partner)

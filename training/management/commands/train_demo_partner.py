@@ -1,6 +1,6 @@
 """python manage.py train_demo_partner: trains the demo partner on the benchmark by steps, measures the
 game's targets on the validation images, registers it, and makes it the game's partner only when it
-meets them (training/demo_partner.py targets_missed). `make run` installs the shipped one instead
+meets them (game/promotion_rule.py targets_missed). `make run` installs the shipped one instead
 (install_demo_partner), which this command with its defaults reproduces."""
 
 import json
@@ -17,6 +17,7 @@ from clickme_site.errors import Conflict
 from clickme_site.private_files import private_path
 from game.models import Category, Image, Partner
 from game.partner_registry import partner_register
+from game.promotion_rule import targets_missed
 from game.services import partner_activate
 from game.synthetic_benchmark import category_codes
 from game.validity import GameRules, RoundImage, validity_report
@@ -29,7 +30,6 @@ from training.demo_partner import (
     DemoConfig,
     predictor,
     target_lines,
-    targets_missed,
     train_demo_partner,
 )
 from training.partner_export import partner_export
