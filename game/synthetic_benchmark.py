@@ -20,6 +20,7 @@ Each image comes with its ground-truth diagnostic mask (the badge's square).
 import collections
 import csv
 import itertools
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -214,7 +215,10 @@ def write_benchmark(out_dir, n_per_category=40, seed=0, n_categories=len(CATEGOR
     rng = np.random.default_rng(seed)
     rows = []
     pending: collections.deque = collections.deque()
-    with ProcessPoolExecutor(max_workers=max(1, min(4, (os.cpu_count() or 1)))) as pool:
+    # forkserver, not fork: a caller with threads running (torch's, a test runner's) could hand a forked
+    # child a lock held by a thread that does not exist there, and the pool would wait forever.
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=max(1, min(4, (os.cpu_count() or 1))), mp_context=context) as pool:
         for category_index in range(n_categories):
             name, wnid, _code = CATEGORIES[category_index]
             folder = name.replace(" ", "_")

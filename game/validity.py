@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from .promotion_rule import zero_click_limit
 from .reveal import centre_crop, noise_background, partner_view
 from .win_rule import chance_rate, is_win, win_top_k
 
@@ -425,14 +426,19 @@ class ImageScreening:
     careful_wins: int
     careful_rounds: int
     careful_clicks: int | None  # clicks seen at the first careful win, None without one
+    chance: float = 0.0  # the win rule's: k of the partner's outputs
 
     @property
     def verdict(self):
+        """Zero-click and careless wins may not exceed the zero-click bound of the promotion rule
+        (game/promotion_rule.py): with few categories some are chance (2 categories: 1 of 3 zero-click
+        rounds is a coin's luck, 2 of 3 is not), with many any one win is the image read without paint."""
+        bound = zero_click_limit(self.chance)
         if not self.full_view_win:
             return Playability.NOT_RECOGNISED
-        if self.zero_click_wins:
+        if self.zero_click_wins > bound * self.zero_click_rounds:
             return Playability.WON_UNPAINTED
-        if self.careless_wins:
+        if self.careless_wins > bound * self.careless_rounds:
             return Playability.WON_CARELESSLY
         if self.careful_wins < 1 or self.careful_wins * 2 < self.careful_rounds:
             return Playability.CAREFUL_LOST
@@ -447,9 +453,12 @@ def screen_images(predict, images, *, top_k, rules=GameRules(), plan=ScreeningPl
         return []
     crops = [centre_crop(item.image, rules.partner_crop_px) for item in images]
     full_view_wins = []
+    n_outputs = 0
     for begin in range(0, len(crops), batch_size):
         views = np.stack(crops[begin : begin + batch_size]).astype(np.float32, copy=False)
-        for item, p in zip(images[begin : begin + batch_size], np.asarray(predict(views)), strict=True):
+        probabilities = np.asarray(predict(views))
+        n_outputs = probabilities.shape[1]
+        for item, p in zip(images[begin : begin + batch_size], probabilities, strict=True):
             full_view_wins.append(is_win(np.argsort(-p, kind="stable")[:top_k], item.targets, top_k))
     root = np.random.SeedSequence(seed)
     kinds: list[list[tuple[str, _Round]]] = []
@@ -496,6 +505,7 @@ def screen_images(predict, images, *, top_k, rules=GameRules(), plan=ScreeningPl
                 careful_wins=careful_wins,
                 careful_rounds=careful_n,
                 careful_clicks=min(careful_won) if careful_won else None,
+                chance=chance_rate(n_outputs, top_k),
             )
         )
     return results

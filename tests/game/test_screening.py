@@ -12,7 +12,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from game import screening, tasks
+from game import screening, tasks, validity
 from game.models import Image, ImageScreening, Partner, Playability
 from game.services import partner_activate
 from game.validity import GameRules, RoundImage, edge_clicks, screen_images
@@ -163,3 +163,38 @@ def test_only_images_screened_playable_against_the_active_partner_are_served(ben
     researcher.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=User.objects.create_user('ada')).key}")
     listed = researcher.get("/api/v1/images/", {"page_size": 100}).json()["results"]
     assert {row["id"]: row["playability"] for row in listed} == demo_verdicts
+
+
+@pytest.mark.django_db
+def test_the_command_screens_in_the_foreground_and_again_on_request(benchmark, capsys):
+    call_command("install_demo_partner", "--images", "8")
+    call_command("screen_images")
+    out = capsys.readouterr().out
+    assert "screened 56 images against demo_partner" in out and "unscreened" not in out.split("active, unretired")[1]
+    assert ImageScreening.objects.count() == 64
+    call_command("screen_images", "--again")
+    assert "screened 64 images" in capsys.readouterr().out and ImageScreening.objects.count() == 64
+
+
+def test_an_images_unpainted_wins_count_against_it_relative_to_the_win_rules_chance():
+    """With 2 categories (chance 50%) one zero-click win in 3 is a coin's luck and two are not; with 64
+    (chance 1.6%) one is already the image read without paint. Careless wins are held to the same bound."""
+
+    def verdict(zero_wins, careless_wins, chance):
+        return validity.ImageScreening(
+            name="x",
+            full_view_win=True,
+            zero_click_wins=zero_wins,
+            zero_click_rounds=3,
+            careless_wins=careless_wins,
+            careless_rounds=4,
+            careful_wins=2,
+            careful_rounds=2,
+            careful_clicks=10,
+            chance=chance,
+        ).verdict
+
+    assert verdict(1, 0, 0.5) == Verdict.PLAYABLE and verdict(2, 0, 0.5) == Verdict.WON_UNPAINTED
+    assert verdict(0, 2, 0.5) == Verdict.PLAYABLE and verdict(0, 3, 0.5) == Verdict.WON_CARELESSLY
+    assert verdict(1, 0, 1 / 64) == Verdict.WON_UNPAINTED and verdict(0, 1, 0.005) == Verdict.WON_CARELESSLY
+    assert verdict(0, 0, 0.005) == Verdict.PLAYABLE

@@ -41,11 +41,13 @@ def test_without_maps_a_clickme_job_fails_with_that_reason(categories, settings)
 
 @pytest.mark.django_db(transaction=True)
 def test_a_queued_job_trains_registers_a_model_and_its_promotion_changes_the_partner(
-    celery_worker_process, categories, settings, django_user_model, ranked_partner
+    celery_worker_process, categories, settings, django_user_model, ranked_partner, monkeypatch
 ):
     settings.MEDIA_ROOT = celery_worker_process.media_root  # the worker reads the images we write
     settings.PRIVATE_ROOT = celery_worker_process.private_root  # ... and writes checkpoints and curves there
-    settings.CLICKME = {**settings.CLICKME, "MAX_ZERO_CLICK_WIN": 1.0}  # two categories: chance alone is 50%
+    # an untrained two-category network, which the game's rules refuse (tests/game/test_promotion_rule.py):
+    # here the training pipeline's promotion is under test
+    monkeypatch.setattr("game.partner_validity.promotion_refusal", lambda validity: None)
     benchmark_with_maps(categories)
     researcher = client_for(django_user_model.objects.create_user("ada"))
     staff = client_for(django_user_model.objects.create_user("boss", is_staff=True))
@@ -114,8 +116,8 @@ def test_a_promotion_the_games_partner_rules_refuse_is_a_409_with_their_message_
         raise Conflict("the partner wins 0.91 of rounds with no click: too easy", "partner_too_easy")
 
     monkeypatch.setattr("game.partner_registry.partner_activate", refuse)
-    # images of its categories, so the registry's own rule has rounds to judge and lets the refusal through
-    settings.CLICKME = {**settings.CLICKME, "MAX_ZERO_CLICK_WIN": 1.0}
+    # the game's own rule lets it through (it has its tests), so the registry's refusal is the one seen
+    monkeypatch.setattr("game.partner_validity.promotion_refusal", lambda validity: None)
     for k in range(2):
         synthetic_image(categories[k], k)
     config = TrainConfig(**SMALL)
@@ -183,8 +185,10 @@ def test_promotion_only_when_accuracy_and_alignment_do_not_fall(db, monkeypatch,
     assert np.isclose(decisions["better"]["alignment"], 0.55)
 
 
-def test_a_scheduled_job_trains_decides_and_promotes_unattended(categories, settings, ranked_partner):
-    settings.CLICKME = {**settings.CLICKME, "MAX_ZERO_CLICK_WIN": 1.0}  # two categories: chance alone is 50%
+def test_a_scheduled_job_trains_decides_and_promotes_unattended(categories, settings, ranked_partner, monkeypatch):
+    # an untrained two-category network, which the game's rules refuse (tests/game/test_promotion_rule.py):
+    # here the training pipeline's promotion is under test
+    monkeypatch.setattr("game.partner_validity.promotion_refusal", lambda validity: None)
     settings.CLICKME_TRAINING = {
         **settings.CLICKME_TRAINING,
         "RETRAIN_MIN_NEW_MAPS": 4,

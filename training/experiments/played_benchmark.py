@@ -32,6 +32,7 @@ from game.importing import ImportItem, image_import
 from game.partner_registry import partner_register
 from game.partner_validity import VALIDITY_KEY, promotion_check
 from game.reveal import centre_crop, partner_view
+from game.screening import playability_counts, screen_pending
 from game.services import partner_activate
 from game.signals import images_changed, round_finished
 from game.simulated_crowd import crowd_play
@@ -189,6 +190,10 @@ def partner_train_and_activate(n_categories, n_per_category, seed, steps, time_b
     # A refused partner still plays (forced), and RESULTS.md says so: the maps are reported either way.
     metrics["validity_refusal"] = promotion_check(partner, force=True)
     partner_activate(partner=partner)
+    # The crowd is served only images screened playable against it (docs/SCIENCE.md section 1): screen
+    # the rest here, as the game's worker would, before anyone plays.
+    screen_pending(partner=partner)
+    metrics["playability"] = playability_counts()
     return metrics
 
 

@@ -14,7 +14,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--partner", type=int, help="partner id (default: the active partner)")
-        parser.add_argument("--images", type=int, help="at most this many active images (default 50)")
+        parser.add_argument("--images", type=int, help="screen at most this many active images (default 100)")
         parser.add_argument("--rounds", type=int, help="rounds per image (default: enough for 20 rounds)")
         parser.add_argument("--seed", type=int, default=0)
 
