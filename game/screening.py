@@ -136,7 +136,7 @@ def screen_pending(
     partner: Partner,
     batch: int = BATCH_IMAGES,
     max_images: int | None = None,
-    on_progress: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], object] | None = None,
 ) -> int:
     """Screen the active images `partner` has not screened, a committed batch at a time (each batch is
     playable as soon as it passes); stops after `max_images`. Returns how many were screened."""
