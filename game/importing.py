@@ -34,6 +34,7 @@ class ImportItem:
     split: str = "train"
     wnid: str = ""
     mask: Path | None = None
+    source_name: str = ""  # the path relative to what was imported (the folder, or as the manifest has it)
 
 
 def category_for(name, wnid=""):
@@ -76,7 +77,7 @@ def image_import(item, size_px=256):
             category = category_for(item.category, item.wnid)
             image = Image(
                 sha256=digest,
-                source_name=str(item.path)[-500:],
+                source_name=(item.source_name or item.path.name)[-500:],
                 width=served.width,
                 height=served.height,
                 category=category,
@@ -96,17 +97,19 @@ def image_import(item, size_px=256):
 
 
 def items_from_folder(root, split="train"):
-    """ImageNet-style: root/<category>/<file>."""
+    """ImageNet-style: root/<category>/<file>; each keeps its name under root (`n01440764/x.JPEG`)."""
     root = Path(root)
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         for path in sorted(folder.rglob("*")):
             if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
-                yield ImportItem(path=path, category=folder.name, split=split)
+                source_name = path.relative_to(root).as_posix()
+                yield ImportItem(path=path, category=folder.name, split=split, source_name=source_name)
 
 
 def items_from_manifest(manifest):
     """CSV rows `path,category[,split]` (an optional header may add `wnid` and `mask` columns);
-    paths relative to the manifest's folder. Yields ImportItem or (source, reason) for a bad row."""
+    paths relative to the manifest's folder, each image keeping its path as the manifest writes it.
+    Yields ImportItem or (source, reason) for a bad row."""
     manifest = Path(manifest)
     with manifest.open(newline="") as handle:
         rows = list(csv.reader(handle))
@@ -136,6 +139,7 @@ def items_from_manifest(manifest):
             split=split,
             wnid=record.get("wnid", ""),
             mask=mask,
+            source_name=record["path"],
         )
 
 

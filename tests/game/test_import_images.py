@@ -55,6 +55,13 @@ def test_folder_import_converts_every_mode_to_256_rgb_and_skips_broken_files(db,
     }
 
 
+def test_each_image_keeps_its_name_under_the_folder_and_never_the_servers_path(db, imagenet_folder):
+    call_command("import_images", str(imagenet_folder))
+    names = set(Image.objects.values_list("source_name", flat=True))
+    assert {"n01440764/wide.jpg", "n01440764/grey.png", "golden retriever/sixteen.png"} <= names
+    assert len(names) == 8 and not any(str(imagenet_folder.parent) in name for name in names)
+
+
 def test_importing_again_skips_duplicates_by_content(db, imagenet_folder, capsys):
     call_command("import_images", str(imagenet_folder))
     call_command("import_images", str(imagenet_folder))
@@ -92,16 +99,18 @@ def test_manifest_import_reads_splits_wnids_masks_and_reports_bad_rows(db, tmp_p
     assert "holiday" in err and "missing.png" in err
     a = Image.objects.get(split="val")
     assert a.category.wnid == "n02099601" and a.mask
+    assert set(Image.objects.values_list("source_name", flat=True)) == {"a.png", "b.png"}
     with a.mask.open("rb") as handle, PILImage.open(handle) as served_mask:
         m = np.asarray(served_mask)
     assert m.shape == (256, 256) and m[:128].min() == 255 and m[128:].max() == 0
 
 
 def test_manifest_without_header_uses_path_category_split(db, tmp_path):
-    write(tmp_path / "x.png", PILImage.new("RGB", (30, 30), "red"), "PNG")
-    (tmp_path / "m.csv").write_text("x.png,fox,test\n")
+    write(tmp_path / "photos" / "x.png", PILImage.new("RGB", (30, 30), "red"), "PNG")
+    (tmp_path / "m.csv").write_text("photos/x.png,fox,test\n")
     call_command("import_images", str(tmp_path / "m.csv"))
-    assert Image.objects.get().split == "test"
+    image = Image.objects.get()
+    assert image.split == "test" and image.source_name == "photos/x.png"  # the path as the manifest writes it
 
 
 def test_a_failed_row_insert_leaves_no_file_behind(db, tmp_path, monkeypatch, settings):
