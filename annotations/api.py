@@ -82,6 +82,10 @@ class ImageSerializer(serializers.Serializer):
     n_abandoned = serializers.IntegerField(help_text="completed rounds with fewer clicks than a map needs")
     n_skipped = serializers.IntegerField(help_text="rounds whose player skipped the image")
     n_flagged = serializers.IntegerField(help_text="rounds left out by the quality rule or a ban")
+    source_name = serializers.CharField(
+        help_text="the file it was imported from, as named under what was imported "
+        "(`ILSVRC2012_val_00000001.JPEG`, `n01440764/x.JPEG`, or the path a manifest gives)"
+    )
 
     def _map(self, image):
         try:
