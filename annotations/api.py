@@ -85,6 +85,10 @@ class ImageSerializer(serializers.Serializer):
     playability = serializers.CharField(
         help_text="its screening against the active partner: served to players only when 'playable'"
     )
+    source_name = serializers.CharField(
+        help_text="the file it was imported from, as named under what was imported "
+        "(`ILSVRC2012_val_00000001.JPEG`, `n01440764/x.JPEG`, or the path a manifest gives)"
+    )
 
     def _map(self, image):
         try:

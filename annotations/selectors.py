@@ -135,6 +135,7 @@ def rounds_for_research(*, queryset: QuerySet[Round]) -> Iterator[dict[str, Any]
     rows = queryset.order_by("id").values_list(
         "id",
         "image_id",
+        "image__source_name",
         "player__public_id",
         "clicks",
         "state",
@@ -148,6 +149,7 @@ def rounds_for_research(*, queryset: QuerySet[Round]) -> Iterator[dict[str, Any]
     for (
         round_id,
         image_id,
+        source_name,
         public_id,
         clicks,
         state,
@@ -161,6 +163,7 @@ def rounds_for_research(*, queryset: QuerySet[Round]) -> Iterator[dict[str, Any]
         yield {
             "round_id": round_id,
             "image_id": image_id,
+            "source_name": source_name,
             "player": player_pseudonym(player_public_id=public_id),
             "clicks": clicks,
             "state": state,

@@ -138,12 +138,13 @@ def export_build(*, export_id: str) -> None:
     partial = final.with_suffix(".partial")
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
-        rows = (
+        rows = list(
             ClickMap.objects.filter(image__in=selectors.filtered_images(filters=export.filters))
             .order_by("image_id")
-            .values_list("image_id", "image__category_id", "n_players")
+            .values_list("image_id", "image__category_id", "n_players", "image__source_name")
         )
-        meta = np.array(list(rows), dtype=np.int64).reshape(-1, 3)
+        meta = np.array([row[:3] for row in rows], dtype=np.int64).reshape(-1, 3)
+        source_names = np.array([row[3] for row in rows], dtype=np.str_)  # fixed-width unicode: no pickle
         size = export.size
         with NpzStreamWriter(partial) as npz:
             with npz.stream("maps", (len(meta), size, size), np.float16) as put:
@@ -158,6 +159,7 @@ def export_build(*, export_id: str) -> None:
             npz.write("image_ids", meta[:, 0])
             npz.write("category_ids", meta[:, 1])
             npz.write("n_players", meta[:, 2])
+            npz.write("source_names", source_names)
         os.replace(partial, final)
         Export.objects.filter(pk=export_id).update(
             status=Export.Status.DONE,

@@ -222,8 +222,9 @@ def trials_export(experiment: Experiment, *, phase: str | None = None) -> Iterat
     if phase:
         trials = trials.filter(phase=phase)
     columns = (
-        "participant__public_id", "participant__group", "index", "phase", "image_id", "image__category_id",
-        "source", "level_pct", "condition", "stimulus__sha256", "mask__index", "correct_key", "response_key",
+        "participant__public_id", "participant__group", "index", "phase", "image_id", "image__source_name",
+        "image__category_id", "source", "level_pct", "condition", "stimulus__sha256", "mask__index", "correct_key",
+        "response_key",
         "timed_out", "is_correct", "rt_ms", "requested_stimulus_ms", "requested_frames", "shown_frames",
         "shown_stimulus_ms", "frame_interval_ms", "timing", "responded_at",
     )  # fmt: skip
@@ -232,6 +233,7 @@ def trials_export(experiment: Experiment, *, phase: str | None = None) -> Iterat
         yield {
             "participant": str(record.pop("participant__public_id")),
             "group": record.pop("participant__group"),
+            "source_name": record.pop("image__source_name"),
             "category_id": record.pop("image__category_id"),
             "stimulus_sha256": record.pop("stimulus__sha256"),
             "mask_index": record.pop("mask__index"),

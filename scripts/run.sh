@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make run`: migrate, make and import the synthetic benchmark (BENCHMARK_PER_CATEGORY scenes per
 # category, default 40), install the shipped demo partner when the game has none that knows the
-# categories in play (IMAGES=DIR: import that ImageNet-style folder and play it against the pretrained
-# EfficientNet-Lite0; FORCE_PARTNER=1 activates it even where it wins without paint), then serve the
+# categories in play (IMAGES=DIR: import that ImageNet-style folder, or with IMAGES_LABELS=FILE the flat
+# folder DIR/<file> labelled by FILE in ImageNet's formats, IMAGES_SYNSETS=FILE the synset list its class
+# indexes refer to, and play it against the pretrained EfficientNet-Lite0; FORCE_PARTNER=1 activates it
+# even where it wins without paint), then serve the
 # game with gunicorn beside a Celery worker and beat under supervisord (scripts/supervisord.conf), which restarts any of the three that dies; Ctrl-C stops all of them.
 # "served" is printed once GET /healthz answers 200 (database, broker and a worker are up).
 set -euo pipefail
@@ -25,7 +27,8 @@ step "collecting static files"
 "$PY" manage.py collectstatic --noinput -v 0
 if [[ -n "${IMAGES:-}" ]]; then
   step "importing $IMAGES and playing it against the pretrained EfficientNet-Lite0 (ImageNet-1k)"
-  "$PY" manage.py setup_game --images "$IMAGES" ${FORCE_PARTNER:+--force-partner}
+  "$PY" manage.py setup_game --images "$IMAGES" ${IMAGES_LABELS:+--labels "$IMAGES_LABELS"} \
+    ${IMAGES_SYNSETS:+--synsets "$IMAGES_SYNSETS"} ${FORCE_PARTNER:+--force-partner}
 else
   step "the synthetic benchmark and the shipped demo partner (checked on the benchmark before it plays)"
   "$PY" manage.py setup_game --benchmark-dir "$VAR/benchmark" ${BENCHMARK_PER_CATEGORY:+--per-category "$BENCHMARK_PER_CATEGORY"}

@@ -23,6 +23,7 @@ PURE_CORES = {
     "annotations.saliency",
     "game.click_rules",
     "game.images",
+    "game.imagenet_labels",
     "game.nicknames",
     "game.pretrained",
     "game.sample_photos",

@@ -13,12 +13,15 @@ from rest_framework.test import APIClient
 from annotations import maps, services
 from annotations.map_encoding import npy_array
 from annotations.models import ClickMap, Export
-from game.models import Round
+from game.models import Image, Round
+
+SOURCE_NAMES = ["ILSVRC2012_val_00000001.JPEG", "n01440764/n01440764_10026.JPEG", "photos/x.png"]
 
 
 @pytest.fixture
 def built(played_images):
-    for image in played_images:
+    for image, name in zip(played_images, SOURCE_NAMES, strict=True):
+        Image.objects.filter(pk=image.pk).update(source_name=name)  # as import_images names them
         services.map_rebuild(image_id=image.pk)
     return played_images
 
@@ -71,8 +74,10 @@ def test_images_list_with_map_summary_and_filters(researcher, built, categories)
         "n_skipped",
         "n_flagged",
         "playability",
+        "source_name",
     }
     assert first["n_players"] == 6 and first["playability"] == "playable" and first["split_half_rho"] is not None
+    assert [row["source_name"] for row in body["results"]] == SOURCE_NAMES
     only = researcher.get("/api/v1/images/", {"category": categories[1].pk}).json()["results"]
     assert [r["id"] for r in only] == [built[1].pk]
     assert len(researcher.get("/api/v1/images/", {"min_players": 6}).json()["results"]) == 2
@@ -118,7 +123,8 @@ def test_an_offset_the_database_cannot_hold_is_converted_not_a_500(researcher, b
 
 
 def test_image_detail_404_and_non_numeric_400(researcher, built):
-    assert researcher.get(f"/api/v1/images/{built[0].pk}/").json()["id"] == built[0].pk
+    detail = researcher.get(f"/api/v1/images/{built[0].pk}/").json()
+    assert detail["id"] == built[0].pk and detail["source_name"] == SOURCE_NAMES[0]
     assert researcher.get("/api/v1/images/999999/").status_code == 404
     response = researcher.get("/api/v1/images/abc/")
     assert response.status_code == 400 and response.json()["detail"].startswith("id")
@@ -170,8 +176,9 @@ def test_clicks_stream_is_json_lines_with_an_opaque_player(researcher, built, ca
         "finished_at",
         "partner_model",
         "flags",
+        "source_name",
     }
-    assert rows[0]["clicks"] == round_.clicks
+    assert rows[0]["clicks"] == round_.clicks and rows[0]["source_name"] == SOURCE_NAMES[0]
     assert str(round_.player.public_id) not in rows[0]["player"] and len(rows[0]["player"]) == 20
     assert researcher.get("/api/v1/clicks/", {"since": "not a date"}).status_code == 400
     assert researcher.get("/api/v1/clicks/", {"image": "x"}).json()["detail"].startswith("image")
@@ -224,6 +231,7 @@ def test_export_writes_the_npz_and_imports_back(researcher, built, django_captur
         assert npz["maps"].shape == (2, 64, 64) and npz["maps"].dtype == np.float16
         assert list(npz["image_ids"]) == [built[0].pk, built[1].pk]
         assert list(npz["n_players"]) == [6, 6]
+        assert list(npz["source_names"]) == SOURCE_NAMES[:2]
         exported = npz["maps"][0].astype(np.float64)
     original = npy_array(ClickMap.objects.get(image=built[0]).data).astype(np.float64)
     assert np.abs(exported - maps.resize_bilinear(original, 64, 64)).max() < 2e-3
@@ -239,6 +247,8 @@ def test_an_export_that_matches_nothing_is_done_with_zero_maps(researcher, built
     services.export_build(export_id=response.json()["id"])
     detail = researcher.get(f"/api/v1/exports/{response.json()['id']}/").json()
     assert detail["status"] == "done" and detail["n_maps"] == 0
+    with np.load(services.export_path(export=Export.objects.get()), allow_pickle=False) as npz:
+        assert npz["maps"].shape == (0, 224, 224) and npz["image_ids"].shape == npz["source_names"].shape == (0,)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """The real ImageNet partner (issue 8 item 4): EfficientNet-Lite0 from the installed weights package,
 its output order <-> wnids from timm's maintained table, checked on real photographs that ship with
-scikit-image; zero paint on them is not a win; `setup_game --images` (IMAGES=DIR make run) plays them."""
+scikit-image; zero paint on them is not a win; `setup_game --images` (IMAGES=DIR make run) plays them,
+from class folders or a flat folder with a label file (IMAGES_LABELS=FILE)."""
 
 import numpy as np
 import pytest
@@ -155,3 +156,46 @@ def test_images_of_other_categories_are_checked_against_the_partner_every_time(t
     assert rocket.category.wnid == PHOTOS["rocket"][0]
     assert rocket.category_id in {category_id for category_id, _label in partner.category_mapping}
     assert partner.metrics["validity"]["images"] == [rocket.source_name or f"image {rocket.pk}"]
+
+
+def _flat_photos(folder, names):
+    """The sample photographs as a flat folder (DIR/<name>.png) and their wnids in file order."""
+    sample_photos_write(folder / "by_class", names=names)
+    for path in (folder / "by_class").rglob("*.png"):
+        path.rename(folder / path.name)
+    return [PHOTOS[name][0] for name in sorted(names)]
+
+
+@pytest.mark.django_db
+def test_setup_game_plays_a_flat_folder_labelled_by_a_synset_list_and_class_indexes(tmp_path):
+    """IMAGES=DIR IMAGES_LABELS=FILE IMAGES_SYNSETS=FILE make run: the labels' categories are the ones in
+    play, named from the synset list, and each image keeps its file name."""
+    wnids = _flat_photos(tmp_path, ["rocket", "chelsea"])
+    (tmp_path / "LOC_synset_mapping.txt").write_text(
+        "".join(f"{wnid} {PHOTOS[name][1]}\n" for name, wnid in zip(["chelsea", "rocket"], wnids, strict=True))
+    )
+    (tmp_path / "val.txt").write_text("1\n2\n")
+    call_command(
+        "setup_game", "--images", str(tmp_path), "--labels", str(tmp_path / "val.txt"),
+        "--synsets", str(tmp_path / "LOC_synset_mapping.txt"), "--force-partner",
+    )  # fmt: skip
+    assert sorted(Image.objects.filter(active=True).values_list("source_name", "category__wnid", "category__name")) == [
+        ("chelsea.png", wnids[0], "tabby"),
+        ("rocket.png", wnids[1], "missile"),
+    ]
+    partner = Partner.objects.get(is_active=True)
+    assert {category_id for category_id, _label in partner.category_mapping} >= set(
+        Image.objects.values_list("category_id", flat=True)
+    )
+
+
+@pytest.mark.django_db
+def test_setup_game_with_a_bad_label_imports_nothing_and_registers_no_partner(tmp_path):
+    _flat_photos(tmp_path, ["rocket", "chelsea"])
+    (tmp_path / "labels.txt").write_text(f"{PHOTOS['chelsea'][0]}\nmissile\n")
+    with pytest.raises(CommandError, match=r"labels.txt:2 \(rocket.png\): 'missile' is neither") as raised:
+        call_command("setup_game", "--images", str(tmp_path), "--labels", str(tmp_path / "labels.txt"))
+    assert "Nothing was imported" in str(raised.value)
+    assert not Image.objects.exists() and not Partner.objects.exists()
+    with pytest.raises(CommandError, match="go with --images"):
+        call_command("setup_game", "--labels", str(tmp_path / "labels.txt"))

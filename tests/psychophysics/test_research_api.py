@@ -6,6 +6,7 @@ import json
 import pytest
 from PIL import Image as PILImage
 
+from game.models import Image
 from psychophysics import analysis
 from psychophysics.models import ObserverRun, Trial
 
@@ -89,6 +90,8 @@ def test_a_bad_bootstrap_count_is_refused(researcher, experiment, n_boot):
 
 
 def test_the_trials_stream_as_json_lines_one_per_stored_trial(researcher, experiment):
+    for image in experiment.images.all():
+        Image.objects.filter(pk=image.pk).update(source_name=f"val/{image.pk}.JPEG")  # as import_images names them
     state = knowing_participant(experiment, lambda row: True)
     ParticipantClient(experiment.slug).join()  # a second participant, nothing answered yet
     response = researcher.get(f"/api/v1/experiments/{experiment.slug}/trials/")
@@ -102,8 +105,9 @@ def test_the_trials_stream_as_json_lines_one_per_stored_trial(researcher, experi
     assert set(first_main) >= {
         "group", "image_id", "category_id", "source", "level_pct", "condition", "stimulus_sha256", "mask_index",
         "rt_ms", "requested_stimulus_ms", "requested_frames", "shown_frames", "shown_stimulus_ms",
-        "frame_interval_ms", "timing", "responded_at", "timed_out",
+        "frame_interval_ms", "timing", "responded_at", "timed_out", "source_name",
     }  # fmt: skip
+    assert first_main["source_name"] == f"val/{first_main['image_id']}.JPEG"
     assert first_main["requested_stimulus_ms"] == 50
     pending = [line for line in lines if line["participant"] != state["participant_id"]]
     assert all(line["responded_at"] is None and line["response_key"] is None for line in pending)

@@ -1,9 +1,12 @@
-"""python manage.py setup_game [--images DIR [--force-partner]]: what `make run` needs before serving.
+"""python manage.py setup_game [--images DIR [--labels FILE] [--synsets FILE] [--force-partner]]: what
+`make run` needs before serving.
 
 Without --images: the synthetic benchmark (generated and imported when no image is stored) and the
 shipped demo partner (`install_demo_partner`: checked on the active images, activated only when it
 meets the game's targets) when the game has no partner that knows every category in play. With
---images DIR (`IMAGES=DIR make run`): the ImageNet-style folder DIR/<wnid>/<file> is imported, its
+--images DIR (`IMAGES=DIR make run`): the ImageNet-style folder DIR/<wnid>/<file>, or with --labels
+FILE (`IMAGES_LABELS=FILE`) the flat folder DIR/<file> labelled by FILE in ImageNet's formats
+(game/imagenet_labels.py; every label checked before anything is imported), is imported, its
 categories become the ones in play (images of other categories are set inactive, not deleted), and
 the pretrained EfficientNet-Lite0 from the installed weights package is registered again every time
 (its outputs mapped to the categories now in play, its validity report computed on them) and made the
@@ -17,7 +20,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from game.importing import category_for, images_import
+from game.imagenet_labels import LabelError
+from game.importing import category_for, items_import, items_of
 from game.models import Image, Partner
 
 PRETRAINED_PARTNER = "efficientnet_lite0"
@@ -41,7 +45,19 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--images", help="an ImageNet-style folder of wnid-named folders")
+        parser.add_argument(
+            "--images", help="an ImageNet-style folder of wnid-named folders (or, with --labels, a flat one)"
+        )
+        parser.add_argument(
+            "--labels",
+            help="the label file of a flat --images folder: one label a line in sorted file order "
+            "(ILSVRC2012_validation_ground_truth.txt, or wnids) or LOC_val_solution.csv (IMAGES_LABELS=)",
+        )
+        parser.add_argument(
+            "--synsets",
+            help="LOC_synset_mapping.txt or the devkit's data/meta.mat: what class indexes of --labels refer "
+            "to, and the categories' names (IMAGES_SYNSETS=)",
+        )
         parser.add_argument(
             "--force-partner", action="store_true", help="activate the pretrained partner even if its report refuses it"
         )
@@ -50,9 +66,13 @@ class Command(BaseCommand):
             "--per-category", type=int, default=40, help="scenes per category of a newly written benchmark (default 40)"
         )
 
-    def handle(self, *args, images, force_partner, benchmark_dir, per_category, **options):
+    def handle(self, *args, images, labels, synsets, force_partner, benchmark_dir, per_category, **options):
+        if (labels or synsets) and not images:
+            raise CommandError(
+                "--labels and --synsets (IMAGES_LABELS, IMAGES_SYNSETS) go with --images DIR (IMAGES=DIR)"
+            )
         if images:
-            self._real_photographs(Path(images), force_partner)
+            self._real_photographs(Path(images), force_partner, labels, synsets)
         else:
             self._synthetic(Path(benchmark_dir), per_category)
 
@@ -77,20 +97,28 @@ class Command(BaseCommand):
             )
         call_command("install_demo_partner", stdout=self.stdout, stderr=self.stderr)
 
-    def _real_photographs(self, folder, force):
+    def _real_photographs(self, folder, force, labels, synsets):
+        expected = "expected DIR/<wnid>/<image files>, or a flat DIR/<image files> with IMAGES_LABELS=FILE"
         if not folder.is_dir():
-            raise CommandError(f"IMAGES={folder} is not a folder (expected DIR/<wnid>/<image files>)")
+            raise CommandError(f"IMAGES={folder} is not a folder ({expected})")
         folders = sorted(p.name for p in folder.iterdir() if p.is_dir())
-        if not folders:
-            raise CommandError(f"{folder} has no category folders (expected DIR/<wnid>/<image files>)")
-        report = images_import(folder, size_px=settings.CLICKME["IMAGE_SIZE_PX"])
+        if not labels and not folders:
+            raise CommandError(f"{folder} has no category folders ({expected})")
+        try:
+            items = items_of(folder, labels=labels, synsets=synsets)
+        except LabelError as error:
+            raise CommandError(f"{error}\nNothing was imported.") from error
+        report = items_import(items, size_px=settings.CLICKME["IMAGE_SIZE_PX"])
         for name, reason in report.failed:
             self.stderr.write(f"skipped {name}: {reason}")
         self.stdout.write(
             f"imported {report.imported} images from {folder} ({report.duplicates} already there, "
             f"{len(report.failed)} unreadable)"
         )
-        in_play = [category_for(name).pk for name in folders]
+        if labels:  # the categories its labels name (a labelled folder's items are a checked list)
+            in_play = list({category_for(item.category, item.wnid).pk for item in items})
+        else:
+            in_play = [category_for(name).pk for name in folders]
         if not Image.objects.filter(category__in=in_play).exists():
             raise CommandError(f"no image of {folder} could be imported")
         set_aside = Image.objects.filter(active=True).exclude(category__in=in_play).update(active=False)
