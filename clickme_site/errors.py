@@ -21,9 +21,12 @@ class ServiceError(Exception):
     status_code: int = status.HTTP_400_BAD_REQUEST
     code: str = "invalid"
 
-    def __init__(self, detail: str, code: str | None = None, status_code: int | None = None) -> None:
+    def __init__(
+        self, detail: str, code: str | None = None, status_code: int | None = None, extra: dict | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.extra = extra or {}  # added to the answer's body beside detail and code
         if code is not None:
             self.code = code
         if status_code is not None:
@@ -56,7 +59,7 @@ def _first_message(detail, path=()):
 
 def api_exception_handler(exc, context):
     if isinstance(exc, ServiceError):
-        return Response({"detail": str(exc.detail), "code": exc.code}, status=exc.status_code)
+        return Response({**exc.extra, "detail": str(exc.detail), "code": exc.code}, status=exc.status_code)
     response = exception_handler(exc, context)
     if response is None:
         return None

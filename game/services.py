@@ -201,6 +201,7 @@ def round_start(
                     "no image is ready for this player yet: images are being screened against the game's "
                     "partner; try again in a minute",
                     "no_images_left",
+                    extra={"screening": True},
                 )
             raise Conflict("this player has seen every active image", "no_images_left")
         try:

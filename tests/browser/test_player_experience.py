@@ -6,7 +6,7 @@ import pytest
 from PIL import Image as PILImage
 from playwright.sync_api import expect
 
-from game.models import Player, Round
+from game.models import Image, Playability, Player, Round
 from tests.conftest import synthetic_image
 
 from .conftest import VIEWPORT
@@ -309,3 +309,16 @@ def test_a_click_post_whose_answer_is_lost_is_sent_again_and_stored_once(page, n
     assert handled == [200]
     assert round_.n_clicks == len(round_.clicks) == painted(page) > 0
     assert len({tuple(click) for click in round_.clicks}) == len(round_.clicks)  # no click twice
+
+
+def test_images_still_being_screened_say_so_and_the_player_can_try_again(page, categories, ranked_partner):
+    """Not "you have seen every image": the partner's screening has not passed any image yet."""
+    image = synthetic_image(categories[0], 0, playability=Playability.UNSCREENED)
+    open_game(page)
+    page.locator("#next-round").click()
+    expect(page.locator("#status")).to_contain_text("New images are being prepared")
+    expect(page.locator("#next-round")).to_have_text("Try again")
+    expect(page.locator("#next-round")).to_be_enabled()
+    Image.objects.filter(pk=image.pk).update(playability=Playability.PLAYABLE)  # the worker's screening passed it
+    round_ = start_round(page)
+    assert round_.image_id == image.pk

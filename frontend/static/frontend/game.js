@@ -189,6 +189,17 @@ function outOfImages() {
   view.setControls({ next: "No images left", nextEnabled: false });
 }
 
+function imagesComing() {
+  // Images are still being screened against the partner: not the end, try again shortly.
+  current = null;
+  view.setRoundState("none");
+  picture.blank();
+  view.setPrompt("Reveal the parts that show a:", "\u2014", false);
+  view.showCanvasMessage("New images are on their way.", "They are being prepared for you: try again in a minute.");
+  view.setStatus("New images are being prepared. Try again in a minute.", "info");
+  view.setControls({ next: "Try again", nextEnabled: true });
+}
+
 async function startRound() {
   if (busy || noImagesLeft || current?.state === "open") return;
   if (!consented) {
@@ -207,6 +218,7 @@ async function startRound() {
     data = await api.startRound(screen);
   } catch (error) {
     busy = false;
+    if (error instanceof ApiError && error.code === "no_images_left" && error.body?.screening) return imagesComing();
     if (error instanceof ApiError && error.code === "no_images_left") return outOfImages();
     view.setStatus(errorMessage(error), "error");
     view.setControls({ nextEnabled: true });
