@@ -404,13 +404,16 @@ class Playability:
 
 @dataclass(frozen=True)
 class ScreeningPlan:
-    """How many simulated rounds screen each image (each round its own noise seed and strokes)."""
+    """How many simulated rounds screen each image (each round its own noise seed and strokes). The
+    careless players paint for the whole round (`careless_clicks` None: as many clicks as the time
+    limit allows), as a player who keeps painting a corner would: a short stroke misses the late wins
+    that still earn a corner player points (bench/fairness.py)."""
 
     zero_click_rounds: int = 3
-    corner_rounds: int = 2
-    border_rounds: int = 2
+    corner_rounds: int = 1
+    border_rounds: int = 1
     careful_rounds: int = 2
-    careless_clicks: int = 30
+    careless_clicks: int | None = None
 
 
 @dataclass(frozen=True)
@@ -461,6 +464,7 @@ def screen_images(predict, images, *, top_k, rules=GameRules(), plan=ScreeningPl
         for item, p in zip(images[begin : begin + batch_size], probabilities, strict=True):
             full_view_wins.append(is_win(np.argsort(-p, kind="stable")[:top_k], item.targets, top_k))
     root = np.random.SeedSequence(seed)
+    careless_n = plan.careless_clicks or rules.time_limit_ms // rules.brush_interval_ms + 1
     kinds: list[list[tuple[str, _Round]]] = []
     for item in images:
         child = root.spawn(1)[0]
@@ -472,7 +476,7 @@ def screen_images(predict, images, *, top_k, rules=GameRules(), plan=ScreeningPl
         rounds = [("zero", _Round(item, empty, next(seeds), [0])) for _ in range(plan.zero_click_rounds)]
         for where, count in (("corner", plan.corner_rounds), ("border", plan.border_rounds)):
             for _ in range(count):
-                strokes = edge_clicks(item.image.shape, rng, rules, plan.careless_clicks, where)
+                strokes = edge_clicks(item.image.shape, rng, rules, careless_n, where)
                 posts = post_points(len(strokes), rules.post_every_clicks)
                 rounds.append(("careless", _Round(item, strokes, next(seeds), posts)))
         for _ in range(plan.careful_rounds):

@@ -74,7 +74,7 @@ def blind(views):
 def test_each_check_of_the_screening_fails_the_image_it_should(predict, where, verdict):
     (result,) = screen_images(predict, [scene(where)], top_k=1, seed=3)
     assert result.verdict == verdict
-    assert result.zero_click_rounds == 3 and result.careless_rounds == 4 and result.careful_rounds == 2
+    assert result.zero_click_rounds == 3 and result.careless_rounds == 2 and result.careful_rounds == 2
 
 
 def test_the_screening_batches_images_and_counts_each_kind_of_round():
@@ -130,7 +130,7 @@ def test_only_images_screened_playable_against_the_active_partner_are_served(ben
     demo = Partner.objects.get(is_active=True)
     assert ImageScreening.objects.filter(partner=demo).count() == 16
     counts = screening.playability_counts()
-    assert counts[Playability.UNSCREENED] == 48 and counts[Playability.PLAYABLE] >= 14
+    assert counts[Playability.UNSCREENED] == 48 and counts[Playability.PLAYABLE] >= 11
     playable = set(Image.objects.filter(playability=Playability.PLAYABLE).values_list("pk", flat=True))
     served, refusal = served_image_ids(40)
     assert served and served <= playable  # never an unscreened or failed image
@@ -138,7 +138,7 @@ def test_only_images_screened_playable_against_the_active_partner_are_served(ben
     # the worker's task screens the rest, a batch at a time, until none is left
     assert tasks.images_screen() == 48 and tasks.images_screen() == 0
     counts = screening.playability_counts()
-    assert counts[Playability.UNSCREENED] == 0 and counts[Playability.PLAYABLE] >= 58
+    assert counts[Playability.UNSCREENED] == 0 and counts[Playability.PLAYABLE] >= 48
     demo_verdicts = dict(Image.objects.values_list("pk", "playability"))
 
     # another partner: nothing it has not screened is served; back to the demo, its records still hold
@@ -155,7 +155,7 @@ def test_only_images_screened_playable_against_the_active_partner_are_served(ben
     assert changelist.status_code == 200 and f"{counts[Playability.PLAYABLE]} images" in changelist.content.decode()
     image = Image.objects.filter(playability=Playability.PLAYABLE).first()
     change = admin_client.get(reverse("admin:game_image_change", args=[image.pk])).content.decode()
-    assert "Playable: full view won; won 0/3 zero-click, 0/4 careless" in change
+    assert "Playable: full view won; won 0/3 zero-click, 0/2 careless" in change
     dashboard = admin_client.get("/dashboard/").content.decode()
     assert f'<span data-verdict="playable">{counts[Playability.PLAYABLE]} playable</span>' in dashboard
     assert 'id="validity-verdict">It meets the game' in dashboard

@@ -113,7 +113,7 @@ def test_the_shipped_partner_plays_the_benchmark_make_run_writes(tmp_path, capsy
     partner = Partner.objects.get(is_active=True)
     validity = partner.metrics["validity"]
     assert validity["n_screened"] == 2 * len(CATEGORIES) and targets_missed(validity) == [], out
-    assert validity["n_images"] == validity["n_playable"] >= 0.75 * validity["n_screened"], out
+    assert validity["n_images"] == validity["n_playable"] >= 0.7 * validity["n_screened"], out
     assert validity["careful_win"] >= 0.85 and validity["zero_click_win"] <= 4 * validity["chance"], out
     call_command("install_demo_partner", "--if-none")
     assert "already" in capsys.readouterr().out and Partner.objects.count() == 1
