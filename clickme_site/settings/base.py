@@ -319,7 +319,13 @@ CLICKME_THROTTLE_RATES = {
     "experiment_ip": env.str("CLICKME_THROTTLE_EXPERIMENT_IP", default="6000/min"),
     "experiment_join": env.str("CLICKME_THROTTLE_EXPERIMENT_JOIN", default="20/h"),
     "experiment_join_ip": env.str("CLICKME_THROTTLE_EXPERIMENT_JOIN_IP", default="600/h"),
+    # round starts, nickname changes and experiment joins from browsers without a stored session, per IP:
+    # each makes a new player or participant; a lab or classroom behind one NAT arrives within the hour
+    "new_session_ip": env.str("CLICKME_THROTTLE_NEW_SESSION_IP", default="60/h"),
 }
+# After a Redis call on a player's request path fails or times out, a web process skips that Redis for
+# SKIP_S seconds (clickme_site/redis_skip.py): the throttle lets requests through meanwhile.
+CLICKME_REDIS = {"SKIP_S": env.float("CLICKME_REDIS_SKIP_S", default=2.0)}
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CLICKME_MAX_BODY_BYTES", default=1024 * 1024)  # larger bodies: 413
 CSRF_FAILURE_VIEW = "clickme_site.errors.csrf_failure"  # JSON on /api/ paths
 CLICKME_MAX_JSON_DEPTH = env.int("CLICKME_MAX_JSON_DEPTH", default=64)  # deeper JSON: 400
