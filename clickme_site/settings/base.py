@@ -259,8 +259,9 @@ CLICKME = {
 }
 
 # Game integrity (issue 7): which rounds feed a map and count towards retirement (docs/SCIENCE.md section 2,
-# `min_clicks`); the cheat and bot rule is game/round_quality.py.
-CLICKME["MIN_CLICKS"] = env.int("CLICKME_MIN_CLICKS", default=1)
+# `min_clicks`: 10, the authors' processing default, and the first post of a careful round); the cheat and
+# bot rule is game/round_quality.py.
+CLICKME["MIN_CLICKS"] = env.int("CLICKME_MIN_CLICKS", default=10)
 
 # Game validity (issue 8, docs/SCIENCE.md section 1): the win rule's k (unset: 5 where the partner has 100 or
 # more categories, else 1; game/win_rule.py) and the highest zero-click win rate a promoted partner may have.

@@ -64,7 +64,7 @@ def test_the_click_post_that_closes_a_round_does_not_wait_for_a_map_build_of_its
     def close_round():
         player = PlayerClient()
         round_id = player.start()["round_id"]
-        return round_id, player.clicks(round_id, [[40, 40, 100], [60, 60, 200]])
+        return round_id, player.clicks(round_id, [[40 + 3 * k, 40 + 2 * k, 100 + 50 * k] for k in range(10)])
 
     post = in_thread(close_round, results, "post")
     post.join(timeout=20)

@@ -20,7 +20,7 @@ from annotations.models import Export
 from clickme_site import redis_skip, throttles
 from clickme_site.settings import base
 from clickme_site.throttles import parse_rate
-from game.models import Player, Round
+from game.models import Image, Player, Round
 from tests.game.conftest import PlayerClient
 from training.models import TrainingJob
 
@@ -313,3 +313,32 @@ def test_experiment_joins_from_browsers_without_a_session_are_limited_per_ip_as_
     assert_throttled(third.post("participant/", {"consent": True}), 3600)
     assert Participant.objects.count() == 2
     assert first.post("participant/", {"consent": True}).status_code == 200  # its own session resumes
+
+
+def test_a_throwaway_session_flood_feeds_no_map_and_retires_no_image(
+    settings, unrecognised_images, ranked_partner, clock
+):
+    """The loop {drop the session cookie; start a round; post one click; finish} from one address for 90 s,
+    under the deployed rates and MIN_CLICKS: few of its starts get through, and none of its rounds may
+    feed a map or count towards an image's retirement."""
+    settings.CLICKME_THROTTLE_RATES = dict(base.CLICKME_THROTTLE_RATES)
+    settings.CLICKME = {**settings.CLICKME, "MIN_CLICKS": base.CLICKME["MIN_CLICKS"], "PLAYS_PER_IMAGE": 2}
+    started = refused = 0
+    for _ in range(100):
+        bot = player("10.44.0.1")
+        answer = bot.post("/api/game/rounds/")
+        if answer.status_code == 429:
+            refused += 1
+        else:
+            assert answer.status_code == 201, answer.content
+            started += 1
+            round_id = answer.json()["round_id"]
+            assert bot.clicks(round_id, [[30, 30, 0]]).status_code == 200
+            assert bot.post(f"/api/game/rounds/{round_id}/finish/").status_code == 200
+        clock.now += 0.9
+    limit, _period = parse_rate(base.CLICKME_THROTTLE_RATES["new_session_ip"])
+    assert started == limit and refused == 100 - limit
+    assert Round.objects.filter(state__in=["won", "expired"]).count() == started
+    assert Round.objects.map_eligible().count() == 0
+    assert Image.objects.filter(retired=True).count() == 0
+    assert sum(Image.objects.values_list("completed_rounds", flat=True)) == 0
