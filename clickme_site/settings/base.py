@@ -97,8 +97,8 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "OPTIONS": {
                 "IGNORE_EXCEPTIONS": True,
-                "SOCKET_CONNECT_TIMEOUT": env.float("CLICKME_CACHE_TIMEOUT_S", default=0.5),
-                "SOCKET_TIMEOUT": env.float("CLICKME_CACHE_TIMEOUT_S", default=0.5),
+                "SOCKET_CONNECT_TIMEOUT": env.float("CLICKME_CACHE_TIMEOUT_S", default=0.25),
+                "SOCKET_TIMEOUT": env.float("CLICKME_CACHE_TIMEOUT_S", default=0.25),
             },
         }
     }
@@ -324,9 +324,14 @@ CLICKME_THROTTLE_RATES = {
     # each makes a new player or participant; a lab or classroom behind one NAT arrives within the hour
     "new_session_ip": env.str("CLICKME_THROTTLE_NEW_SESSION_IP", default="60/h"),
 }
-# After a Redis call on a player's request path fails or times out, a web process skips that Redis for
-# SKIP_S seconds (clickme_site/redis_skip.py): the throttle lets requests through meanwhile.
-CLICKME_REDIS = {"SKIP_S": env.float("CLICKME_REDIS_SKIP_S", default=2.0)}
+# Redis on a player's request path: the throttle's cache (CLICKME_CACHE_TIMEOUT_S above) and the broker's
+# publishes (a finished round's map rebuild, an export, a training job: clickme_site/publishing.py) wait at
+# most PUBLISH_TIMEOUT_S per call; after a failure or a timeout a web process skips that Redis for SKIP_S
+# seconds (clickme_site/redis_skip.py): the throttle lets requests through, beat's sweeps send what was not sent.
+CLICKME_REDIS = {
+    "PUBLISH_TIMEOUT_S": env.float("CLICKME_BROKER_PUBLISH_TIMEOUT_S", default=0.25),
+    "SKIP_S": env.float("CLICKME_REDIS_SKIP_S", default=2.0),
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CLICKME_MAX_BODY_BYTES", default=1024 * 1024)  # larger bodies: 413
 CSRF_FAILURE_VIEW = "clickme_site.errors.csrf_failure"  # JSON on /api/ paths
 CLICKME_MAX_JSON_DEPTH = env.int("CLICKME_MAX_JSON_DEPTH", default=64)  # deeper JSON: 400
