@@ -3,8 +3,7 @@ queue them never import the tasks module, which imports the services (tasks -> s
 
 from django.utils import timezone
 
-from clickme_site.celery import app
-from clickme_site.publishing import send_after_commit, send_now
+from clickme_site.publishing import publish, send_after_commit, send_now
 
 MAP_REBUILD = "annotations.tasks.map_rebuild"
 MAPS_REBUILD_STALE = "annotations.tasks.maps_rebuild_stale"
@@ -14,13 +13,14 @@ EXPORTS_PUBLISH_UNSENT = "annotations.tasks.exports_publish_unsent"
 
 
 def map_rebuild_queue(*, image_id: int) -> None:
-    """Queue the image's map rebuild now, without retrying a broker that is down (the caller
+    """Queue the image's map rebuild now, without retrying a broker that is down or hung (the caller
     decides; the periodic stale rebuild catches what was not queued)."""
-    app.send_task(MAP_REBUILD, args=[image_id], retry=False)
+    publish(MAP_REBUILD, args=[image_id])
 
 
 def maps_rebuild_all_queue() -> None:
-    app.send_task(MAPS_REBUILD_ALL)
+    """Queue the rebuild of every map; kombu's OperationalError (a 503) when the broker does not take it."""
+    publish(MAPS_REBUILD_ALL)
 
 
 def _export_published(export_id: str) -> None:

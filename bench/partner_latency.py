@@ -137,6 +137,7 @@ class World(BenchSandbox):
         # starts a minute): the limits are raised out of reach, while every request still counts in Redis.
         for scope in ("ROUND_START", "CLICKS", "GAME"):
             self.env[f"CLICKME_THROTTLE_{scope}"] = self.env[f"CLICKME_THROTTLE_{scope}_IP"] = "1000000/min"
+        self.env["CLICKME_THROTTLE_NEW_SESSION_IP"] = "1000000/min"  # every player is a new session from 127.0.0.1
         if args.omp_threads:
             self.env["OMP_NUM_THREADS"] = str(args.omp_threads)
 

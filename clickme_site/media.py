@@ -1,5 +1,6 @@
 """/media/: only served images are public (MEDIA_ROOT/images/). Training curves, the one research file,
-are served to a researcher (token or session) from PRIVATE_ROOT at /media/training/<job>/curves.png.
+are served from PRIVATE_ROOT at /media/training/<job uuid>/curves.png by training/api.py `job_curves` (routed
+before this view in clickme_site/urls.py: to whom the job's models may be shown, with `researcher` below).
 Nothing else under PRIVATE_ROOT has a URL here; exports have their own authorised download.
 
 The access check runs on the decoded, normalised path: any `..` or `.` segment, backslash, empty
@@ -7,7 +8,6 @@ segment, percent sign or NUL is refused (404), and the resolved file must lie in
 """
 
 import posixpath
-import re
 from pathlib import Path
 
 from django.conf import settings
@@ -16,14 +16,12 @@ from django.views.static import serve
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from .private_files import private_file_response
-
 PUBLIC_PREFIX = "images/"
-CURVES = re.compile(r"^training/(?P<job>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/curves\.png$")
 FORBIDDEN = ("\\", "%", "\x00")
 
 
-def _researcher(request):
+def researcher(request):
+    """The user of the request's session or API token, or None (a bad token is no user, not an error)."""
     if request.user.is_authenticated:
         return request.user
     try:
@@ -58,6 +56,4 @@ def media(request, path):
         Path(settings.MEDIA_ROOT) / PUBLIC_PREFIX, clean[len(PUBLIC_PREFIX) :]
     ):
         return serve(request, clean, document_root=str(settings.MEDIA_ROOT))
-    if CURVES.match(clean) and _researcher(request) is not None:
-        return private_file_response(clean, content_type="image/png")
     raise Http404("no such file")

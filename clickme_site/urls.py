@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from frontend.api_docs import RedocView
+from training.api import job_curves
 
 from .errors import ResearchNotFound, api_not_found
 from .health import healthz, healthz_live
@@ -27,6 +28,7 @@ urlpatterns = [
     path("api/redoc/", RedocView.as_view(url_name="schema", template_name="frontend/redoc.html"), name="redoc"),
     re_path(r"^api/v1/.*$", ResearchNotFound.as_view()),
     re_path(r"^api/.*$", api_not_found),
+    path("media/training/<uuid:job_id>/curves.png", job_curves, name="training-curves"),  # before the media view
     re_path(r"^media/(?P<path>.*)$", media),
     path("experiments/", include("psychophysics.urls")),
     path("", include("frontend.urls")),

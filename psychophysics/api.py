@@ -40,6 +40,7 @@ class JoinSerializer(StrictSerializer):
         child=serializers.IntegerField(min_value=1, max_value=100000), min_length=2, max_length=2, required=False
     )
     device_pixel_ratio = serializers.FloatField(min_value=0.1, max_value=16, required=False)
+    resume_code = serializers.RegexField(r"^[A-Za-z0-9 \-]{1,32}$", required=False)
 
 
 class AnswerSerializer(StrictSerializer):
@@ -80,6 +81,10 @@ class StateSerializer(serializers.Serializer):
     trials = TrialRefSerializer(many=True)
     completion_code = serializers.CharField(allow_null=True)
     completion_url = serializers.CharField(allow_null=True)
+    resume_code = serializers.CharField(
+        allow_null=True,
+        help_text="a crowd participant's code to resume in another browser (shown only here); null without a crowd id",
+    )
 
 
 class ParticipantView(APIView):
@@ -127,7 +132,10 @@ class JoinView(ParticipantView):
     @extend_schema(
         request=JoinSerializer,
         responses={201: StateSerializer, 200: StateSerializer},
-        summary="Join after consent (a second call resumes; a finished crowd id cannot join again)",
+        summary=(
+            "Join after consent (a second call resumes; a crowd id resumes in another browser only with the resume"
+            " code shown in the first; a finished crowd id cannot join again)"
+        ),
     )
     def post(self, request, slug):
         experiment = self.experiment(slug)
@@ -145,6 +153,7 @@ class JoinView(ParticipantView):
             screen_width=screen[0],
             screen_height=screen[1],
             device_pixel_ratio=data.get("device_pixel_ratio"),
+            resume_code=data.get("resume_code", ""),
         )
         return Response(
             selectors.participant_state(participant, experiment),

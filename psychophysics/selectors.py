@@ -1,9 +1,13 @@
 """Reads of the psychophysics app: a participant's state, the stored trials and the analysis."""
 
+import base64
+import hashlib
+import hmac
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.db.models import Count, Q, QuerySet
 
@@ -32,6 +36,29 @@ def experiment_by_slug(slug: str, *, include_drafts: bool = False) -> Experiment
     if experiment is None:
         raise NotFound("no such experiment", "not_found")
     return experiment
+
+
+RESUME_CODE_LENGTH = 10  # base32 characters: 50 bits, shown as two groups of five
+
+
+def participant_resume_code(participant: Participant) -> str | None:
+    """The code, shown only in the browser a crowd participant started in, that lets them resume in
+    another browser with their crowd id (knowing a PROLIFIC_PID alone takes over nobody's run); None for
+    a participant without a crowd id (no other browser can find them). A keyed hash of the participant's
+    random id: stored nowhere, the same on every page load."""
+    if not participant.external_id_hash:
+        return None
+    salt = settings.CLICKME_PSYCHOPHYSICS["ID_HASH_SALT"].encode()
+    digest = hmac.new(salt, f"resume:{participant.public_id}".encode(), hashlib.sha256).digest()
+    code = base64.b32encode(digest).decode()[:RESUME_CODE_LENGTH]
+    return f"{code[:5]}-{code[5:]}"
+
+
+def resume_code_matches(participant: Participant, given: str) -> bool:
+    """Whether `given` is the participant's resume code (case, spaces and hyphens aside)."""
+    code = participant_resume_code(participant)
+    typed = "".join(given.split()).replace("-", "").upper()
+    return code is not None and bool(typed) and hmac.compare_digest(code.replace("-", ""), typed)
 
 
 def participant_of_session(session: Session, experiment: Experiment) -> Participant | None:
@@ -66,6 +93,7 @@ def participant_state(participant: Participant, experiment: Experiment) -> dict:
         ],
         "completion_code": experiment.completion_code if completed else None,
         "completion_url": (experiment.completion_url or None) if completed else None,
+        "resume_code": None if completed else participant_resume_code(participant),
     }
 
 

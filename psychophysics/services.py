@@ -17,7 +17,7 @@ from game.models import Image
 from . import design
 from .experiments import answer_index
 from .models import Experiment, NoiseMask, Participant, Trial
-from .selectors import SESSION_KEY, Session, session_participant_id
+from .selectors import SESSION_KEY, Session, resume_code_matches, session_participant_id
 
 PLATFORMS = ("prolific", "mturk", "other")
 RT_SLACK_MS = 1000  # frame rounding and a slow display may stretch the window a little
@@ -132,10 +132,13 @@ def participant_join(
     screen_width: int | None = None,
     screen_height: int | None = None,
     device_pixel_ratio: float | None = None,
+    resume_code: str = "",
 ) -> tuple[Participant, bool]:
     """The session's participant of `experiment`: the one it has (a reload resumes), the one of the
-    same crowd-platform id (unless that one has finished: no repeats), or a new one in the least
-    filled Latin-square group with all their trials planned. Returns (participant, created).
+    same crowd-platform id when `resume_code` is the code shown in the browser that started it
+    (409 started_elsewhere otherwise: a crowd id is no secret, so it alone takes over no run; 409
+    already_completed when that one has finished: no repeats), or a new one in the least filled
+    Latin-square group with all their trials planned. Returns (participant, created).
     Locks the experiment row while assigning the group."""
     known_id = session_participant_id(session, experiment)
     if known_id is not None:
@@ -158,6 +161,13 @@ def participant_join(
             if same is not None:
                 if same.completed_at is not None:
                     raise Conflict("this participant has already completed the experiment", "already_completed")
+                if not resume_code_matches(same, resume_code):
+                    detail = (
+                        "the resume code does not match"
+                        if resume_code
+                        else "this study was started in another browser: continue there, or enter the resume code shown there"
+                    )
+                    raise Conflict(detail, "started_elsewhere")
                 _bind(session, experiment, same)
                 return same, False
         n_groups = len(experiment.feature_sources) * len(experiment.reveal_levels)

@@ -60,6 +60,14 @@ def _cache_emptied_on_sqlite():
 
 
 @pytest.fixture(autouse=True)
+def _redis_not_skipped():
+    """A Redis failure one test provoked (clickme_site/redis_skip.py keeps it per process) is not the next test's."""
+    from clickme_site import redis_skip
+
+    redis_skip.reset()
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()

@@ -1,7 +1,13 @@
 """Training jobs and the model registry over the research API (docs/API.md "training" and "models" rows).
-A researcher sees and cancels only their own jobs (another's is a 404); staff see all."""
+A researcher sees and cancels only their own jobs (another's is a 404), and sees the models (and training
+curves) of their own jobs and of every promoted model; staff see all."""
+
+from uuid import UUID
 
 from django.core.files.storage import default_storage
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
+from django.views.decorators.http import require_safe
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import IsAdminUser
@@ -10,9 +16,12 @@ from rest_framework.views import APIView
 
 from annotations.api import ResearchPagination
 from clickme_site.errors import NotFound, ServiceError
+from clickme_site.media import researcher
+from clickme_site.private_files import private_file_response
 
 from . import jobs, registry, selectors
 from .config import ConfigError
+from .files import curves_name
 from .models import ModelVersion, TrainingJob
 from .selectors import TrainingDataError
 
@@ -114,11 +123,23 @@ class JobCancel(APIView):
 
 
 class Models(generics.ListAPIView):
+    """The models of this researcher's jobs and every promoted model (the game's partners); staff: all."""
+
     serializer_class = ModelVersionSerializer
     pagination_class = ResearchPagination
 
     def get_queryset(self):
-        return selectors.model_versions()
+        return selectors.model_versions_visible_to(user=self.request.user)
+
+
+@require_safe
+def job_curves(request: HttpRequest, job_id: UUID) -> HttpResponseBase:
+    """GET /media/training/<job>/curves.png (a model's `curves_url`): to staff, to the job's researcher,
+    and to every researcher once a model of the job was promoted; anyone else gets the 404 of a missing file."""
+    user = researcher(request)
+    if user is None or not selectors.job_curves_visible_to(user=user, job_id=job_id):
+        raise Http404("no such file")
+    return private_file_response(curves_name(job_id), content_type="image/png")
 
 
 class ModelPromote(APIView):

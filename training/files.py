@@ -19,6 +19,11 @@ def job_dir(job_id: UUID | str | int) -> Path:
     return private_path("training", str(job_id))
 
 
+def curves_name(job_id: UUID | str) -> str:
+    """What a ModelVersion stores for the curves of job `job_id` (and the path of their URL under /media/)."""
+    return f"training/{job_id}/{CURVES_FILE}"
+
+
 def stored_name(path: Path) -> str:
     """What a ModelVersion stores for a file of a job (a path under PRIVATE_ROOT)."""
     return private_relative(Path(path))

@@ -7,12 +7,13 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from annotations.map_encoding import npy_array
 from annotations.models import ClickMap
 from game.models import Category, Image
 
+from .files import curves_name
 from .models import ModelVersion, TrainingJob
 
 SPLITS = ("train", "val", "test")
@@ -55,6 +56,21 @@ def job_visible_to(*, user: User | AnonymousUser, job_id: Any) -> TrainingJob | 
 
 def model_versions() -> QuerySet[ModelVersion]:
     return ModelVersion.objects.select_related("partner").order_by("-created_at")
+
+
+def model_versions_visible_to(*, user: User | AnonymousUser) -> QuerySet[ModelVersion]:
+    """Staff see every model; a researcher the models of their own jobs, and every model that was
+    promoted to be the game's partner (it plays with everyone; docs/API.md)."""
+    versions = model_versions()
+    return versions if user.is_staff else versions.filter(Q(job__requested_by_id=user.pk) | Q(partner__isnull=False))
+
+
+def job_curves_visible_to(*, user: User | AnonymousUser, job_id: Any) -> bool:
+    """Whether `user` may see job `job_id`'s training curves: as its job (staff, its researcher), or
+    as those of a promoted model's."""
+    if job_visible_to(user=user, job_id=job_id) is not None:
+        return True
+    return ModelVersion.objects.filter(curves=curves_name(job_id), partner__isnull=False).exists()
 
 
 def model_version_get(*, version_id: Any) -> ModelVersion | None:

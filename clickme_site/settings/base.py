@@ -97,8 +97,8 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "OPTIONS": {
                 "IGNORE_EXCEPTIONS": True,
-                "SOCKET_CONNECT_TIMEOUT": env.float("CLICKME_CACHE_TIMEOUT_S", default=0.5),
-                "SOCKET_TIMEOUT": env.float("CLICKME_CACHE_TIMEOUT_S", default=0.5),
+                "SOCKET_CONNECT_TIMEOUT": env.float("CLICKME_CACHE_TIMEOUT_S", default=0.25),
+                "SOCKET_TIMEOUT": env.float("CLICKME_CACHE_TIMEOUT_S", default=0.25),
             },
         }
     }
@@ -264,8 +264,9 @@ CLICKME = {
 }
 
 # Game integrity (issue 7): which rounds feed a map and count towards retirement (docs/SCIENCE.md section 2,
-# `min_clicks`); the cheat and bot rule is game/round_quality.py.
-CLICKME["MIN_CLICKS"] = env.int("CLICKME_MIN_CLICKS", default=1)
+# `min_clicks`: 10, the authors' processing default, and the first post of a careful round); the cheat and
+# bot rule is game/round_quality.py.
+CLICKME["MIN_CLICKS"] = env.int("CLICKME_MIN_CLICKS", default=10)
 
 # Game validity (issue 8, docs/SCIENCE.md section 1): the win rule's k (unset: 5 where the partner has 100 or
 # more categories, else 1; game/win_rule.py) and the highest zero-click win rate a promoted partner may have.
@@ -323,6 +324,17 @@ CLICKME_THROTTLE_RATES = {
     "experiment_ip": env.str("CLICKME_THROTTLE_EXPERIMENT_IP", default="6000/min"),
     "experiment_join": env.str("CLICKME_THROTTLE_EXPERIMENT_JOIN", default="20/h"),
     "experiment_join_ip": env.str("CLICKME_THROTTLE_EXPERIMENT_JOIN_IP", default="600/h"),
+    # round starts, nickname changes and experiment joins from browsers without a stored session, per IP:
+    # each makes a new player or participant; a lab or classroom behind one NAT arrives within the hour
+    "new_session_ip": env.str("CLICKME_THROTTLE_NEW_SESSION_IP", default="60/h"),
+}
+# Redis on a player's request path: the throttle's cache (CLICKME_CACHE_TIMEOUT_S above) and the broker's
+# publishes (a finished round's map rebuild, an export, a training job: clickme_site/publishing.py) wait at
+# most PUBLISH_TIMEOUT_S per call; after a failure or a timeout a web process skips that Redis for SKIP_S
+# seconds (clickme_site/redis_skip.py): the throttle lets requests through, beat's sweeps send what was not sent.
+CLICKME_REDIS = {
+    "PUBLISH_TIMEOUT_S": env.float("CLICKME_BROKER_PUBLISH_TIMEOUT_S", default=0.25),
+    "SKIP_S": env.float("CLICKME_REDIS_SKIP_S", default=2.0),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CLICKME_MAX_BODY_BYTES", default=1024 * 1024)  # larger bodies: 413
 CSRF_FAILURE_VIEW = "clickme_site.errors.csrf_failure"  # JSON on /api/ paths

@@ -8,6 +8,7 @@ from django.db import connection
 
 from annotations import maps, selectors, services
 from annotations.models import ClickMap
+from clickme_site.celery import app as celery_app
 from game.models import Image, Round
 from tests.conftest import synthetic_image
 from tests.game.conftest import PlayerClient
@@ -39,7 +40,7 @@ def test_the_click_post_that_closes_a_round_does_not_wait_for_a_map_build_of_its
     image = synthetic_image(categories[0], 0)  # category 0: the ranked partner recognises it at once
     play(image, 4, seed=3)
     queued = []
-    monkeypatch.setattr(services.queueing.app, "send_task", lambda name, args=None, **kw: queued.append((name, args)))
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args=None, **kw: queued.append((name, args)))
     computing, release = threading.Event(), threading.Event()
     real_clickme_map = maps.clickme_map
     real_compute = services._map_compute
@@ -64,7 +65,7 @@ def test_the_click_post_that_closes_a_round_does_not_wait_for_a_map_build_of_its
     def close_round():
         player = PlayerClient()
         round_id = player.start()["round_id"]
-        return round_id, player.clicks(round_id, [[40, 40, 100], [60, 60, 200]])
+        return round_id, player.clicks(round_id, [[40 + 3 * k, 40 + 2 * k, 100 + 50 * k] for k in range(10)])
 
     post = in_thread(close_round, results, "post")
     post.join(timeout=20)
@@ -96,7 +97,7 @@ def test_the_click_post_that_closes_a_round_does_not_wait_for_a_map_build_of_its
 def test_a_build_whose_inputs_keep_changing_is_requeued_and_writes_nothing(played_images, monkeypatch):
     image = played_images[0]
     queued = []
-    monkeypatch.setattr(services.queueing.app, "send_task", lambda name, args=None, **kw: queued.append((name, args)))
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args=None, **kw: queued.append((name, args)))
     real_compute = services._map_compute
     seeds = iter(range(100, 200))
 

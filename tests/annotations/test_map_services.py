@@ -55,12 +55,12 @@ def test_stale_maps_are_found_and_rebuilt(played_images):
 
 
 def test_a_broker_outage_does_not_break_the_round_and_is_logged(played_images, monkeypatch, caplog):
-    from annotations import queueing
+    from clickme_site.celery import app
 
     def down(*args, **kwargs):
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(queueing.app, "send_task", down)
+    monkeypatch.setattr(app, "send_task", down)
     queue_map_rebuild(sender=Round, round_id=1, image_id=played_images[0].pk)
     assert "could not queue the map rebuild" in caplog.text
 

@@ -183,3 +183,42 @@ def test_a_participant_runs_the_experiment_with_the_keyboard_and_every_trial_is_
     # phase at its frame count, or earlier when a dropped frame already used its time).
     assert exact >= len(trials) - 2
     assert all(t.shown_frames <= t.requested_frames for t in trials)
+
+
+def test_a_prolific_id_resumes_in_another_browser_only_with_the_code_shown_in_the_first(page, browser, live_server):
+    from tests.browser.conftest import VIEWPORT
+
+    categories = (
+        CategoryFactory(name="red ring", wnid="s0000000"),
+        CategoryFactory(name="blue saltire", wnid="s0000002"),
+    )
+    ready(make_experiment(categories, n_per_category=4, levels=(20, 100), slug="resume"))
+    url = "/experiments/resume/?PROLIFIC_PID=5f1e2d3c4b5a&STUDY_ID=s1"
+    page.goto(url)
+    page.locator("#consent-accept").click()
+    wait_screen(page, "instructions")
+    expect(page.locator("#resume-line")).to_be_visible()
+    code = page.locator("#resume-code").text_content()
+    assert code and len(code) == 11
+
+    other = browser.new_context(viewport=VIEWPORT, base_url=live_server.url, bypass_csp=True)
+    try:
+        elsewhere = other.new_page()
+        errors = []
+        elsewhere.on("pageerror", lambda error: errors.append(str(error)))
+        elsewhere.goto(url)
+        elsewhere.locator("#consent-accept").click()
+        wait_screen(elsewhere, "resume")  # the crowd id alone takes over nothing
+        elsewhere.locator("#resume-input").fill("AAAAA-AAAAA")
+        elsewhere.locator("#resume-submit").click()
+        expect(elsewhere.locator("#resume-text")).to_contain_text("does not match")
+        assert elsewhere.evaluate("document.body.dataset.screen") == "resume"
+        elsewhere.locator("#resume-input").fill(code.lower().replace("-", " "))
+        elsewhere.locator("#resume-submit").click()
+        wait_screen(elsewhere, "instructions")
+        expect(elsewhere.locator("#instructions-text")).to_contain_text("Welcome back")
+        expect(elsewhere.locator("#resume-code")).to_have_text(code)
+        assert errors == []
+    finally:
+        other.close()
+    assert Participant.objects.count() == 1

@@ -28,7 +28,8 @@ def test_an_image_retires_after_plays_per_image_completed_rounds(categories, ran
     for k in range(2):
         player = PlayerFactory()
         round_ = services.round_start(player=player)
-        click_post.clicks_record(player=player, round_id=round_.pk, raw_clicks=[[10 + k, 10, 0]])
+        stroke = [[10 + 40 * k + 3 * j, 10 + 30 * k + 2 * j, 50 * j] for j in range(settings.CLICKME["MIN_CLICKS"])]
+        click_post.clicks_record(player=player, round_id=round_.pk, raw_clicks=stroke)
         services.round_finish(player=player, round_id=round_.pk)
     image.refresh_from_db()
     assert image.completed_rounds == 2 and image.retired

@@ -2,6 +2,7 @@
 project's WSGI application, and a Redis server of the test's own."""
 
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -105,8 +106,16 @@ class RedisServer:
                 time.sleep(0.1)
         raise RuntimeError("redis-server did not start")
 
+    def pause(self) -> None:
+        """SIGSTOP: the server keeps its port and accepts connections (the kernel does), but answers nothing."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
+            self.resume()
             self.process.terminate()
             self.process.wait(timeout=20)
 

@@ -131,15 +131,19 @@ def test_masks_are_not_served_even_to_staff(client, categories, django_user_mode
 
 
 def test_training_curves_need_a_researcher_and_nothing_beside_them_is_served(client, db, settings, django_user_model):
+    from training.models import TrainingJob
+
     folder = settings.PRIVATE_ROOT / "training" / JOB
     folder.mkdir(parents=True)
     (folder / "curves.png").write_bytes(b"png")
     (folder / "model.pt").write_bytes(b"weights")
-    token = Token.objects.create(user=django_user_model.objects.create_user("ada")).key
-    auth = {"HTTP_AUTHORIZATION": f"Token {token}"}
+    ada = django_user_model.objects.create_user("ada")
+    TrainingJob.objects.create(id=JOB, config={}, requested_by=ada)  # whose curves they are: tests/training
+    auth = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=ada).key}"}
     assert client.get(f"/media/training/{JOB}/curves.png").status_code == 404
     answer = client.get(f"/media/training/{JOB}/curves.png", **auth)
     assert answer.status_code == 200 and b"".join(answer.streaming_content) == b"png"
+    assert client.get(f"/media/training/{JOB.upper()}/curves.png", **auth).status_code == 404
     assert client.get(f"/media/training/{JOB}/model.pt", **auth).status_code == 404
     assert client.get(f"/media/training/{JOB}/../{JOB}/model.pt", **auth).status_code == 404
     assert client.get("/media/../manage.py").status_code == 404

@@ -5,8 +5,11 @@ or answered 503, never 500, and a click post never answers an error for clicks i
 import contextlib
 import http.client
 import json
+import threading
+import time
 from urllib.parse import urlsplit
 
+import numpy as np
 import pytest
 from django.db import connection
 from django.test import Client
@@ -48,11 +51,12 @@ def play_round(player, statuses):
     statuses.append(started.status_code)
     round_id = started.json()["round_id"]
     accepted = []
-    # A brush-like stroke (a click every 50 ms, 5 px apart), placed per round so no two rounds share
-    # a path: the quality rules must not flag these as bots and keep them out of the maps.
+    # A brush-like stroke (a click every 50 ms, 3.6 px apart, posted 10 at a time as the page does),
+    # placed per round so no two rounds share a path: the quality rules must not flag these as bots and
+    # keep them out of the maps, and a round won on its first post has the clicks a map needs.
     x0, y0 = 40 + (round_id * 37) % 100, 40 + (round_id * 61) % 120
     for k in range(3):
-        clicks = [[x0 + 5 * (5 * k + j), y0 + 2 * (5 * k + j), 50 * (5 * k + j)] for j in range(5)]
+        clicks = [[x0 + 3 * (10 * k + j), y0 + 2 * (10 * k + j), 50 * (10 * k + j)] for j in range(10)]
         answer = player.clicks(round_id, clicks)
         statuses.append(answer.status_code)
         if answer.status_code == 200:
@@ -104,6 +108,64 @@ def test_the_game_keeps_playing_through_a_redis_outage_and_the_sweep_builds_the_
         image_id = Round.objects.get(pk=round_id).image_id
         players = Round.objects.filter(image_id=image_id).values("player").distinct().count()
         assert ClickMap.objects.get(image_id=image_id).n_players == players
+
+
+class TimedPlayer(PlayerClient):
+    """A player whose every request's wall time (s) is recorded in `timings`."""
+
+    def __init__(self, timings):
+        self.timings = timings
+        super().__init__()
+
+    def post(self, *args, **kwargs):
+        began = time.perf_counter()
+        try:
+            return super().post(*args, **kwargs)
+        finally:
+            self.timings.append(time.perf_counter() - began)
+
+
+HANG_S = 12  # the hang of the fault probe: the watchdog ends it there, whatever the test is waiting for
+
+
+@pytest.mark.redis_only(reason="the hang is a Redis server of the test's own stopped with SIGSTOP (cache and broker)")
+@pytest.mark.django_db(transaction=True)
+def test_a_hung_redis_costs_a_player_well_under_a_second_and_no_round(
+    own_redis, settings, recognised_images, unrecognised_images, ranked_partner
+):
+    """Redis stopped with SIGSTOP keeps accepting connections and answers nothing: without timeouts a
+    round's finish waited for the broker as long as the hang. Now the throttle's cache and the map
+    rebuild's publish wait at most a short timeout, then skip Redis for a moment: every answer comes in
+    well under a second, and every round played during the hang is stored and reaches its map."""
+    settings.CACHES = redis_cache(settings, own_redis.url)
+    statuses, timings = [], []
+    with broker_at(own_redis.url):
+        veteran = TimedPlayer(timings)
+        before = [play_round(veteran, statuses)]  # the connections exist when the server hangs
+        timings.clear()
+        own_redis.pause()
+        watchdog = threading.Timer(HANG_S, own_redis.resume)
+        watchdog.start()
+        try:
+            hung_at = time.monotonic()
+            during = []
+            newcomer = TimedPlayer(timings)  # a first visit during the hang: a new session, throttled by IP
+            while time.monotonic() - hung_at < 4 and len(during) < 12:
+                during.append(play_round(veteran if len(during) % 2 else newcomer, statuses))
+        finally:
+            watchdog.cancel()
+            own_redis.resume()
+    assert statuses and all(status in (200, 201) for status in statuses), statuses
+    p99 = float(np.percentile(timings, 99))
+    assert max(timings) < 1.0, f"slowest answer {max(timings):.2f} s (p99 {p99:.2f} s) of {len(timings)}"
+    assert len(during) >= 4, "the rounds took the hang's whole length"
+    for round_id, accepted in before + during:
+        stored = Round.objects.get(pk=round_id)
+        assert stored.clicks == accepted and stored.state in ("won", "expired")
+    maps_rebuild_stale()  # beat's sweep, once Redis is back: the rebuilds not published in the hang
+    for round_id, _accepted in before + during:
+        image_id = Round.objects.get(pk=round_id).image_id
+        assert ClickMap.objects.get(image_id=image_id).n_players == Round.objects.filter(image_id=image_id).count()
 
 
 @pytest.mark.postgres_only(

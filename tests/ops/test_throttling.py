@@ -4,37 +4,53 @@ requests through (logged) rather than stopping the game."""
 
 import itertools
 import json
+import math
+import multiprocessing
+import secrets
 import time
 from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
+from django.core.cache.backends.filebased import FileBasedCache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotations.models import Export
-from clickme_site import throttles
+from clickme_site import redis_skip, throttles
 from clickme_site.settings import base
 from clickme_site.throttles import parse_rate
-from game.models import Player, Round
+from game.models import Image, Player, Round
 from tests.game.conftest import PlayerClient
 from training.models import TrainingJob
 
 _ips = itertools.count(1)
 
 
+class Clock:
+    """The throttle's clock, pinned half a second into a day and moved by the test."""
+
+    def __init__(self):
+        self.now = (time.time() // 86400) * 86400 + 0.5
+
+    def time(self):
+        return self.now
+
+
 @pytest.fixture(autouse=True)
-def _fresh_counters(settings, monkeypatch):
-    """Counters of earlier tests (same IP, same user ids after a flush) must not count here. The
-    throttle's clock is pinned half a second into a day (so into a window of every period), since
-    its windows are fixed: requests either side of a minute's turn would count in two windows."""
+def clock(settings, monkeypatch):
+    """Counters of earlier tests (same IP, same user ids after a flush) must not count here, nor a
+    failure of a Redis server another test stopped; the throttle's clock stands still unless moved."""
     if hasattr(cache, "delete_pattern"):  # django-redis
         cache.delete_pattern("throttle:*")
     else:  # the embedded default's file-based cache (the SQLite lane's own folder): nothing else to keep
         cache.clear()
-    pinned = (time.time() // 86400) * 86400 + 0.5
-    monkeypatch.setattr(throttles, "time", SimpleNamespace(time=lambda: pinned))
+    redis_skip.reset()
+    pinned = Clock()
+    monkeypatch.setattr(throttles, "time", SimpleNamespace(time=pinned.time))
     settings.CLICKME_THROTTLE_RATES = {name: "" for name in settings.CLICKME_THROTTLE_RATES}
+    yield pinned
+    redis_skip.reset()
 
 
 def player(ip=None):
@@ -206,3 +222,123 @@ def test_a_forged_forwarded_for_does_not_escape_the_ip_rate(settings, unrecognis
     assert_throttled(bot.post("/api/game/rounds/"), 60)
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}  # behind one trusted proxy
     assert bot.post("/api/game/rounds/").status_code == 201  # now the forwarded address is the client's
+
+
+def test_no_minute_lets_more_than_the_rate_through_even_across_a_minutes_turn(settings, db, clock):
+    """A fixed window let 54 round starts through in 7.5 s against 40/min (its count starts again at the
+    minute's turn); a sliding window lets at most 40 through in any 60 s, and says when the next fits."""
+    rates(settings, game="40/min")
+    client = player()
+    assert client.patch("/api/game/me/", {"nickname": "hasty"}).status_code == 200  # a session of its own
+    clock.now += 52.0  # 8 s before a minute's turn
+    first = clock.now
+    codes = []
+    for _ in range(100):  # 100 requests in 7.5 s, across the turn
+        codes.append(client.get("/api/game/me/").status_code)
+        clock.now += 0.075
+    assert codes.count(200) == 40 and set(codes) == {200, 429}, codes
+    refused = client.get("/api/game/me/")
+    assert_throttled(refused, 60)
+    assert int(refused["Retry-After"]) == math.ceil(first + 60 - clock.now)  # when the first leaves the window
+    clock.now = first + 60 - 0.01
+    assert client.get("/api/game/me/").status_code == 429
+    clock.now = first + 60.01
+    assert client.get("/api/game/me/").status_code == 200
+
+
+def _take_many(n, limit, out):
+    """In a forked process: n requests of one identity against `limit` per minute; puts how many passed."""
+    bucket = throttles.Bucket("throttle:concurrency:test", limit, 60_000.0)
+    out.put(sum(throttles.ScopedRateThrottle()._take([bucket]) == 0 for _ in range(n)))
+
+
+@pytest.mark.parametrize(
+    "world",
+    [
+        pytest.param("redis", marks=pytest.mark.redis_only(reason="the Lua script runs in the test Redis")),
+        "file",
+    ],
+)
+def test_concurrent_processes_never_pass_more_than_the_rate(world, settings, db, tmp_path, monkeypatch):
+    """Four processes (gunicorn's workers, make run's embedded default) ask at once: exactly the rate passes,
+    on Redis (one atomic script) and on the file-based cache (a file lock beside it)."""
+    if world == "file":
+        monkeypatch.setattr(throttles, "cache", FileBasedCache(str(tmp_path / "cache"), {}))
+    else:
+        cache.delete("throttle:concurrency:test")
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    workers = [context.Process(target=_take_many, args=(25, 30, out)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    passed = [out.get(timeout=60) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+    assert sum(passed) == 30, passed
+
+
+def test_round_starts_from_browsers_without_a_session_are_limited_per_ip_as_new_sessions(
+    settings, unrecognised_images, ranked_partner
+):
+    """Dropping the cookie (or sending a made-up one) makes every round start a new player's: such starts
+    are counted per IP as new sessions, and past that rate start nothing; browsers that kept their
+    session play on."""
+    rates(settings, new_session_ip="3/h")
+    shared_ip = "10.55.0.1"
+    kept = [player(shared_ip) for _ in range(3)]
+    for browser in kept:
+        browser.start()
+    assert_throttled(player(shared_ip).post("/api/game/rounds/"), 3600)
+    forged = player(shared_ip)
+    forged.client.cookies["sessionid"] = secrets.token_hex(16)  # names no stored session
+    assert_throttled(forged.post("/api/game/rounds/"), 3600)
+    nickname_first = player(shared_ip).patch("/api/game/me/", {"nickname": "newcomer"})
+    assert_throttled(nickname_first, 3600)
+    assert Player.objects.count() == 3 and Round.objects.count() == 3
+    assert kept[0].post("/api/game/rounds/").status_code == 201  # a stored session is not a new one
+    assert player("10.55.0.2").post("/api/game/rounds/").status_code == 201  # another address is not affected
+
+
+def test_experiment_joins_from_browsers_without_a_session_are_limited_per_ip_as_new_sessions(settings, experiment):
+    from psychophysics.models import Participant
+    from tests.psychophysics.conftest import ParticipantClient
+
+    rates(settings, new_session_ip="2/h")
+    first = ParticipantClient(experiment.slug)
+    first.join()
+    ParticipantClient(experiment.slug).join()
+    third = ParticipantClient(experiment.slug)
+    assert_throttled(third.post("participant/", {"consent": True}), 3600)
+    third.client.cookies["sessionid"] = secrets.token_hex(16)
+    assert_throttled(third.post("participant/", {"consent": True}), 3600)
+    assert Participant.objects.count() == 2
+    assert first.post("participant/", {"consent": True}).status_code == 200  # its own session resumes
+
+
+def test_a_throwaway_session_flood_feeds_no_map_and_retires_no_image(
+    settings, unrecognised_images, ranked_partner, clock
+):
+    """The loop {drop the session cookie; start a round; post one click; finish} from one address for 90 s,
+    under the deployed rates and MIN_CLICKS: few of its starts get through, and none of its rounds may
+    feed a map or count towards an image's retirement."""
+    settings.CLICKME_THROTTLE_RATES = dict(base.CLICKME_THROTTLE_RATES)
+    settings.CLICKME = {**settings.CLICKME, "MIN_CLICKS": base.CLICKME["MIN_CLICKS"], "PLAYS_PER_IMAGE": 2}
+    started = refused = 0
+    for _ in range(100):
+        bot = player("10.44.0.1")
+        answer = bot.post("/api/game/rounds/")
+        if answer.status_code == 429:
+            refused += 1
+        else:
+            assert answer.status_code == 201, answer.content
+            started += 1
+            round_id = answer.json()["round_id"]
+            assert bot.clicks(round_id, [[30, 30, 0]]).status_code == 200
+            assert bot.post(f"/api/game/rounds/{round_id}/finish/").status_code == 200
+        clock.now += 0.9
+    limit, _period = parse_rate(base.CLICKME_THROTTLE_RATES["new_session_ip"])
+    assert started == limit and refused == 100 - limit
+    assert Round.objects.filter(state__in=["won", "expired"]).count() == started
+    assert Round.objects.map_eligible().count() == 0
+    assert Image.objects.filter(retired=True).count() == 0
+    assert sum(Image.objects.values_list("completed_rounds", flat=True)) == 0

@@ -254,9 +254,8 @@ def test_the_same_prolific_id_resumes_and_after_completion_cannot_join_again(exp
     assert stored.external_id_hash and "5f0c1d2e3a4b" not in stored.external_id_hash
     assert stored.platform == "prolific"
     second_browser = ParticipantClient(experiment.slug)
-    resumed = second_browser.post(
-        "participant/", {"consent": True, "platform": "prolific", "external_id": "5f0c1d2e3a4b"}
-    )
+    crowd_id = {"consent": True, "platform": "prolific", "external_id": "5f0c1d2e3a4b"}
+    resumed = second_browser.post("participant/", {**crowd_id, "resume_code": state["resume_code"].lower()})
     assert resumed.status_code == 200 and resumed.json()["participant_id"] == state["participant_id"]
     second_browser.run_all()
     third_browser = ParticipantClient(experiment.slug)
@@ -314,3 +313,28 @@ def test_two_simultaneous_posts_of_one_trial_store_one_answer(two_categories):
     assert sorted(statuses) == [200, 409]
     assert only_participant().next_index == 1
     assert Trial.objects.filter(responded_at__isnull=False).count() == 1
+
+
+def test_knowing_someones_prolific_id_does_not_take_over_their_unfinished_run(experiment):
+    """A crowd id resumes a run only in the browser that started it, or with the resume code shown
+    there; another browser with the id alone (or a wrong code) gets 409 started_elsewhere and nothing."""
+    owner = ParticipantClient(experiment.slug)
+    state = owner.join(platform="prolific", external_id="5f0c1d2e3a4b")
+    code = state["resume_code"]
+    assert code and len(code) == 11 and code[5] == "-"
+    assert owner.get("participant/").json()["resume_code"] == code  # the same on every load of the page
+    crowd_id = {"consent": True, "platform": "prolific", "external_id": "5f0c1d2e3a4b"}
+    intruder = ParticipantClient(experiment.slug)
+    for body in (crowd_id, {**crowd_id, "resume_code": "AAAAA-AAAAA"}):
+        refused = intruder.post("participant/", body)
+        assert refused.status_code == 409 and refused.json()["code"] == "started_elsewhere", refused.content
+    assert intruder.get("participant/").status_code == 404  # bound to nothing
+    first_trial = state["trials"][0]["id"]
+    assert intruder.answer(first_trial).status_code == 404
+    assert intruder.client.get(state["trials"][0]["stimulus_url"]).status_code == 404
+    assert Participant.objects.count() == 1
+    assert owner.answer(first_trial).status_code == 200  # the owner's run goes on untouched
+    assert owner.join(platform="prolific", external_id="5f0c1d2e3a4b")["participant_id"] == state["participant_id"]
+    other = ParticipantClient(experiment.slug).join(platform="prolific", external_id="0ther1d")
+    assert other["resume_code"] != code
+    assert ParticipantClient(experiment.slug).join()["resume_code"] is None  # no crowd id: nothing to resume by

@@ -71,3 +71,61 @@ def test_a_submitted_job_belongs_to_its_submitter(world, categories, django_capt
     assert queued.status_code == 202 and len(callbacks) == 1
     assert str(queued.json()["id"]) in listed(clients["bob"]) and str(queued.json()["id"]) not in listed(clients["ada"])
     assert TrainingJob.objects.get(pk=queued.json()["id"]).requested_by.username == "bob"
+
+
+@pytest.fixture
+def models(world, settings):
+    """A model (with its curves file) of each job; bob's second model was promoted to be the game's partner."""
+    from game.models import Partner
+    from training.files import curves_name
+    from training.models import ModelVersion
+
+    _clients, jobs = world
+    jobs["bob promoted"] = TrainingJob.objects.create(config=SMALL, requested_by=jobs["bob"].requested_by)
+    partner = Partner.objects.create(name="model-bob", architecture="exported", weights_file="x.pt2")
+    versions = {}
+    for key, job in jobs.items():
+        (settings.PRIVATE_ROOT / "training" / str(job.id)).mkdir(parents=True)
+        (settings.PRIVATE_ROOT / curves_name(job.id)).write_bytes(f"curves of {key}".encode())
+        versions[key] = ModelVersion.objects.create(
+            name=f"model {key}",
+            arch="gala_resnet_tiny",
+            config=SMALL,
+            metrics={"val_top1": 0.5},
+            checkpoint=f"training/{job.id}/model.pt",
+            curves=curves_name(job.id),
+            job=job,
+            partner=partner if key == "bob promoted" else None,
+        )
+    return versions
+
+
+def listed_models(client):
+    return {row["name"] for row in client.get("/api/v1/models/").json()["results"]}
+
+
+def test_a_researcher_lists_the_models_of_their_own_jobs_and_the_promoted_ones_and_staff_all(world, models):
+    clients, _jobs = world
+    assert listed_models(clients["ada"]) == {"model ada", "model bob promoted"}
+    assert listed_models(clients["bob"]) == {"model bob", "model bob promoted"}
+    assert listed_models(clients["staff"]) == {f"model {key}" for key in models}
+
+
+def test_training_curves_are_shown_to_whom_the_model_is_and_to_no_one_else(world, models, client):
+    clients, jobs = world
+    for who, allowed in {
+        "ada": {"ada", "bob promoted"},
+        "bob": {"bob", "bob promoted"},
+        "staff": set(models),
+    }.items():
+        for key, job in jobs.items():
+            answer = clients[who].get(f"/media/training/{job.id}/curves.png")
+            if key in allowed:
+                assert answer.status_code == 200, (who, key)
+                assert b"".join(answer.streaming_content) == f"curves of {key}".encode()
+            else:
+                assert answer.status_code == 404, (who, key)
+    promoted = listed_models(clients["ada"]) and clients["ada"].get("/api/v1/models/").json()["results"]
+    url = next(row["curves_url"] for row in promoted if row["name"] == "model bob promoted")
+    assert clients["ada"].get(url).status_code == 200
+    assert client.get(f"/media/training/{jobs['bob promoted'].id}/curves.png").status_code == 404  # no token

@@ -268,6 +268,7 @@ function showEnd(state) {
 async function run(state, resumed) {
   let phase = null;
   while (state.phase !== "completed") {
+    showResumeCode(state);
     const pending = readPending();
     const trial = state.trials[0];
     if (pending && pending.trialId === trial.id) {
@@ -306,14 +307,44 @@ function externalId() {
   return {};
 }
 
+function askResumeCode(message) {
+  if (message) $("resume-text").textContent = message;
+  show("resume");
+  $("resume-input").focus();
+  return new Promise((resolve) => {
+    $("resume-form").addEventListener(
+      "submit",
+      (event) => {
+        event.preventDefault();
+        resolve($("resume-input").value.trim());
+      },
+      { once: true },
+    );
+  });
+}
+
+// A crowd id that started in another browser resumes here only with the code shown there: the
+// answer is {state, resumed}, resumed when a code was needed.
 async function join() {
-  const state = await request("POST", config.api.participant, {
+  const body = {
     consent: true,
     ...externalId(),
     screen: [window.screen.width || 1, window.screen.height || 1],
     device_pixel_ratio: window.devicePixelRatio || 1,
-  });
-  return state;
+  };
+  for (;;) {
+    try {
+      return { state: await request("POST", config.api.participant, body), resumed: Boolean(body.resume_code) };
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.code !== "started_elsewhere") throw error;
+      body.resume_code = await askResumeCode(body.resume_code ? "That code does not match. Please check it and try again." : "");
+    }
+  }
+}
+
+function showResumeCode(state) {
+  $("resume-code").textContent = state.resume_code || "";
+  $("resume-line").hidden = !state.resume_code;
 }
 
 function fail(error) {
@@ -338,7 +369,7 @@ async function main() {
     return;
   }
   let state = config.participant;
-  const resumed = Boolean(state);
+  let resumed = Boolean(state);
   if (!state) {
     show("consent");
     const agreed = await new Promise((resolve) => {
@@ -352,7 +383,7 @@ async function main() {
       show("end");
       return;
     }
-    state = await join();
+    ({ state, resumed } = await join());
   }
   await measuring;
   await run(state, resumed);
