@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from game import pretrained
 from game.images import as_float_array, served_image
-from game.models import Image, Partner
+from game.models import Image, ImageScreening, Partner
 from game.partner import PartnerRuntime, PartnerSpec
 from game.partner_validity import promotion_refusal
 from game.reveal import centre_crop, partner_view
@@ -155,7 +155,8 @@ def test_images_of_other_categories_are_checked_against_the_partner_every_time(t
     rocket = Image.objects.get(active=True)
     assert rocket.category.wnid == PHOTOS["rocket"][0]
     assert rocket.category_id in {category_id for category_id, _label in partner.category_mapping}
-    assert partner.metrics["validity"]["images"] == [rocket.source_name or f"image {rocket.pk}"]
+    assert partner.metrics["validity"]["n_screened"] == 1
+    assert ImageScreening.objects.filter(partner=partner, image=rocket).exists()
 
 
 def _flat_photos(folder, names):

@@ -12,7 +12,6 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
-from django.core.cache.backends.filebased import FileBasedCache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -22,6 +21,7 @@ from clickme_site.settings import base
 from clickme_site.throttles import parse_rate
 from game.models import Image, Player, Round
 from tests.game.conftest import PlayerClient
+from tests.ops.throttle_child import take_many
 from training.models import TrainingJob
 
 _ips = itertools.count(1)
@@ -246,12 +246,6 @@ def test_no_minute_lets_more_than_the_rate_through_even_across_a_minutes_turn(se
     assert client.get("/api/game/me/").status_code == 200
 
 
-def _take_many(n, limit, out):
-    """In a forked process: n requests of one identity against `limit` per minute; puts how many passed."""
-    bucket = throttles.Bucket("throttle:concurrency:test", limit, 60_000.0)
-    out.put(sum(throttles.ScopedRateThrottle()._take([bucket]) == 0 for _ in range(n)))
-
-
 @pytest.mark.parametrize(
     "world",
     [
@@ -262,13 +256,12 @@ def _take_many(n, limit, out):
 def test_concurrent_processes_never_pass_more_than_the_rate(world, settings, db, tmp_path, monkeypatch):
     """Four processes (gunicorn's workers, make run's embedded default) ask at once: exactly the rate passes,
     on Redis (one atomic script) and on the file-based cache (a file lock beside it)."""
-    if world == "file":
-        monkeypatch.setattr(throttles, "cache", FileBasedCache(str(tmp_path / "cache"), {}))
-    else:
+    cache_dir = str(tmp_path / "cache") if world == "file" else ""
+    if world == "redis":
         cache.delete("throttle:concurrency:test")
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
     out = context.Queue()
-    workers = [context.Process(target=_take_many, args=(25, 30, out)) for _ in range(4)]
+    workers = [context.Process(target=take_many, args=(25, 30, cache_dir, out)) for _ in range(4)]
     for worker in workers:
         worker.start()
     passed = [out.get(timeout=60) for _ in workers]
