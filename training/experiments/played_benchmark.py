@@ -29,6 +29,7 @@ from annotations.selectors import qualifying_rounds
 from annotations.services import map_rebuild
 from game import partner as partner_runtime
 from game.importing import ImportItem, image_import
+from game.models import Image, Playability
 from game.partner_registry import partner_register
 from game.partner_validity import VALIDITY_KEY, promotion_check
 from game.reveal import centre_crop, partner_view
@@ -190,8 +191,8 @@ def partner_train_and_activate(n_categories, n_per_category, seed, steps, time_b
     # A refused partner still plays (forced), and RESULTS.md says so: the maps are reported either way.
     metrics["validity_refusal"] = promotion_check(partner, force=True)
     partner_activate(partner=partner)
-    # The crowd is served only images screened playable against it (docs/SCIENCE.md section 1): screen
-    # the rest here, as the game's worker would, before anyone plays.
+    # Every image is screened against it (docs/SCIENCE.md section 1), as the game's worker would; the
+    # verdicts are reported (played_maps then serves every image all the same).
     screen_pending(partner=partner)
     metrics["playability"] = playability_counts()
     return metrics
@@ -220,6 +221,9 @@ def played_maps(
             n_categories, partner_per_category, seed + 7919, partner_steps, partner_time_budget_s, folder, log
         )
         log(f"partner: {partner}")
+        # The experiment's design needs a map of every image (a held-out image without one is no test),
+        # so the crowd plays each whatever its screening said; the verdicts are in partner["playability"].
+        Image.objects.filter(pk__in=ids).update(playability=Playability.PLAYABLE)
         mask_of = dict(zip(ids, masks, strict=True))
         played_at = time.monotonic()
         crowd = crowd_play(mask_of.get, careless_fraction=careless_fraction, seed=seed, log=log)
