@@ -16,8 +16,9 @@ class Command(BaseCommand):
         "Register a partner network: an exported ClickMe artifact (--arch exported, the default), a "
         "torchvision classifier's state dict (--arch resnet50 ...) whose outputs --class-index maps to wnids, "
         "or a pretrained ImageNet network from an installed package (--pretrained efficientnet_lite0). "
-        "Registering computes its game-validity report; --activate refuses a partner that wins without "
-        "clicks (CLICKME_MAX_ZERO_CLICK_WIN) unless --force."
+        "Registering screens a sample of the active images against it and computes its game-validity report "
+        "on those that pass; --activate refuses a partner that misses the game's targets (docs/SCIENCE.md "
+        "section 1) unless --force."
     )
 
     def add_arguments(self, parser):
