@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from game.images import as_float_array  # noqa: E402
+from game.playability import edge_clicks, screen_images  # noqa: E402
 from game.validity import (  # noqa: E402
     GameRules,
     RoundImage,
@@ -42,10 +43,8 @@ from game.validity import (  # noqa: E402
     _Round,
     careful_clicks,
     diagnostic_region,
-    edge_clicks,
     play_rounds,
     post_points,
-    screen_images,
 )
 from game.win_rule import chance_rate, win_top_k  # noqa: E402
 

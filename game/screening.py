@@ -19,7 +19,8 @@ from django.db.models import OuterRef, Subquery
 
 from .images import as_float_array
 from .models import Image, ImageScreening, Partner, Playability
-from .validity import GameRules, RoundImage, ScreeningPlan, screen_images
+from .playability import ScreeningPlan, screen_images
+from .validity import GameRules, RoundImage
 from .win_rule import win_top_k
 
 log = logging.getLogger(__name__)

@@ -30,6 +30,7 @@ PURE_CORES = {
     "game.validity",
     "game.win_rule",
     "game.partner",
+    "game.playability",
     "game.promotion_rule",
     "game.reveal",
     "game.round_quality",

@@ -12,11 +12,12 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from game import screening, tasks, validity
+from game import playability, screening, tasks
 from game.models import Image, ImageScreening, Partner, Playability
+from game.playability import Playability as Verdict
+from game.playability import edge_clicks, screen_images
 from game.services import partner_activate
-from game.validity import GameRules, RoundImage, edge_clicks, screen_images
-from game.validity import Playability as Verdict
+from game.validity import GameRules, RoundImage
 from tests.game.conftest import PlayerClient
 
 RULES = GameRules()
@@ -181,7 +182,7 @@ def test_an_images_unpainted_wins_count_against_it_relative_to_the_win_rules_cha
     (chance 1.6%) one is already the image read without paint. Careless wins are held to the same bound."""
 
     def verdict(zero_wins, careless_wins, chance):
-        return validity.ImageScreening(
+        return playability.ImageScreening(
             name="x",
             full_view_win=True,
             zero_click_wins=zero_wins,
